@@ -1,1 +1,71 @@
-"""ram_env: the Recurrent Attention Model task (Mnih et al. 2014) as Gymnasium environments."""
+"""ram_env: the Recurrent Attention Model's task (Mnih et al. 2014) as Gymnasium environments.
+
+Importing the package registers one id per task of the paper, each with the paper's retina and
+number of glimpses; every argument of :class:`ram_env.env.GlimpseEnv` can be overridden through
+``gym.make(id, **kwargs)``. ``gym.make("ram_env:<id>")`` works without importing first.
+"""
+
+from gymnasium.envs.registration import register
+
+from ram_env.env import GlimpseEnv
+from ram_env.sensor import GlimpseSensor, extract_glimpses
+
+__all__ = ["ENV_IDS", "GlimpseEnv", "GlimpseSensor", "extract_glimpses"]
+__version__ = "0.1.0"
+
+ENTRY_POINT = "ram_env.env:GlimpseEnv"
+
+# 28x28 MNIST, 8x8 retina with one scale, 6 glimpses (paper Table 1a).
+register(
+    id="GlimpseMNIST-v0",
+    entry_point=ENTRY_POINT,
+    kwargs={"task": "mnist", "glimpse_size": 8, "num_scales": 1, "num_glimpses": 6},
+)
+
+# 60x60 translated MNIST, 12x12 retina with 3 scales, 8 glimpses (paper Table 1b).
+register(
+    id="GlimpseMNIST-Translated60-v0",
+    entry_point=ENTRY_POINT,
+    kwargs={
+        "task": "translated",
+        "canvas_size": 60,
+        "glimpse_size": 12,
+        "num_scales": 3,
+        "num_glimpses": 8,
+    },
+)
+
+# 60x60 cluttered translated MNIST, 4 pieces of 8x8 clutter, 12x12x3 retina, 8 glimpses (Table 2a).
+register(
+    id="GlimpseMNIST-Cluttered60-v0",
+    entry_point=ENTRY_POINT,
+    kwargs={
+        "task": "cluttered",
+        "canvas_size": 60,
+        "num_clutter": 4,
+        "glimpse_size": 12,
+        "num_scales": 3,
+        "num_glimpses": 8,
+    },
+)
+
+# 100x100 cluttered translated MNIST, 8 pieces of clutter, 12x12 retina with 4 scales (Table 2b).
+register(
+    id="GlimpseMNIST-Cluttered100-v0",
+    entry_point=ENTRY_POINT,
+    kwargs={
+        "task": "cluttered",
+        "canvas_size": 100,
+        "num_clutter": 8,
+        "glimpse_size": 12,
+        "num_scales": 4,
+        "num_glimpses": 8,
+    },
+)
+
+ENV_IDS = (
+    "GlimpseMNIST-v0",
+    "GlimpseMNIST-Translated60-v0",
+    "GlimpseMNIST-Cluttered60-v0",
+    "GlimpseMNIST-Cluttered100-v0",
+)

@@ -126,9 +126,13 @@ class GlimpseSensor:
             top = patch_corners((locations[:, 1] + 1.0) * (height / 2.0), side, height)
             glimpses = self._nested_uint8(padded, top + margin, left + margin)
             return glimpses[:, :, None] if has_channels else glimpses
-        boxes = patch_boxes(locations, height, width, *self._geometry())
+        boxes = self.boxes(locations, height, width)
         glimpses = self._per_patch(padded, boxes[..., 0] + margin, boxes[..., 1] + margin)
         return glimpses if has_channels else glimpses[:, :, 0]
+
+    def boxes(self, locations: np.ndarray, height: int, width: int) -> np.ndarray:
+        """The ``(top, left, side)`` pixel boxes of this sensor's patches, (B, k, 3)."""
+        return patch_boxes(locations, height, width, *self._geometry())
 
     def _geometry(self) -> tuple[int, int, int]:
         return self.patch_size, self.num_patches, self.scale
