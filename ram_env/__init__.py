@@ -9,16 +9,19 @@ from gymnasium.envs.registration import register
 
 from ram_env.env import GlimpseEnv
 from ram_env.sensor import GlimpseSensor, extract_glimpses
+from ram_env.vector import GlimpseVectorEnv
 
-__all__ = ["ENV_IDS", "GlimpseEnv", "GlimpseSensor", "extract_glimpses"]
+__all__ = ["ENV_IDS", "GlimpseEnv", "GlimpseSensor", "GlimpseVectorEnv", "extract_glimpses"]
 __version__ = "0.1.0"
 
 ENTRY_POINT = "ram_env.env:GlimpseEnv"
+VECTOR_ENTRY_POINT = "ram_env.vector:GlimpseVectorEnv"
 
 # 28x28 MNIST, 8x8 retina with one scale, 6 glimpses (paper Table 1a).
 register(
     id="GlimpseMNIST-v0",
     entry_point=ENTRY_POINT,
+    vector_entry_point=VECTOR_ENTRY_POINT,
     kwargs={"task": "mnist", "glimpse_size": 8, "num_scales": 1, "num_glimpses": 6},
 )
 
@@ -26,6 +29,7 @@ register(
 register(
     id="GlimpseMNIST-Translated60-v0",
     entry_point=ENTRY_POINT,
+    vector_entry_point=VECTOR_ENTRY_POINT,
     kwargs={
         "task": "translated",
         "canvas_size": 60,
@@ -39,6 +43,7 @@ register(
 register(
     id="GlimpseMNIST-Cluttered60-v0",
     entry_point=ENTRY_POINT,
+    vector_entry_point=VECTOR_ENTRY_POINT,
     kwargs={
         "task": "cluttered",
         "canvas_size": 60,
@@ -53,6 +58,7 @@ register(
 register(
     id="GlimpseMNIST-Cluttered100-v0",
     entry_point=ENTRY_POINT,
+    vector_entry_point=VECTOR_ENTRY_POINT,
     kwargs={
         "task": "cluttered",
         "canvas_size": 100,

@@ -6,15 +6,11 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
-from ram_env import datasets
+from ram_env.core import GlimpseEpisodes
 from ram_env.rendering import render_frame
-from ram_env.sensor import GlimpseSensor
-from ram_env.tasks import CanvasGenerator, CanvasTask
 
-FIXED_SPLITS = ("val", "test")
-STARTS = ("random", "centre")
+ONE_ENV = np.array([0])
 
 
 class GlimpseEnv(gym.Env):
@@ -49,8 +45,9 @@ class GlimpseEnv(gym.Env):
     (or at the centre with ``start="centre"``, also a reset option). On the ``train`` split the
     image is drawn at random from the environment's RNG and its canvas is generated afresh. On a
     fixed split (``val``, ``test``) successive resets walk through the images in order (index 0
-    after seeding), and ``options={"index": i}`` picks canvas ``i``; those canvases are identical on
-    every machine. ``options={"index": i}`` also works on ``train`` (image ``i``, fresh canvas).
+    after seeding), and ``options={"index": i}`` picks canvas ``i`` (without moving the walk on);
+    those canvases are identical on every machine. ``options={"index": i}`` also works on
+    ``train`` (image ``i``, fresh canvas).
     The reset info holds ``index`` (the image's index in its split) and ``digit_box``, the
     ``(top, left, bottom, right)`` pixel box of the digit's non-zero pixels on the canvas.
 
@@ -70,6 +67,8 @@ class GlimpseEnv(gym.Env):
     - ``num_glimpses`` (T): glimpses per episode.
     - ``start``: ``"random"`` or ``"centre"``, where the first glimpse is taken.
     - ``num_classes``: size of the label space (default: largest label + 1).
+    - ``shard``: ``(i, n)``: on a fixed split this env walks indices ``i, i + n, i + 2n, ...``, so
+      that ``n`` envs run side by side share out one pass (the vector env does this itself).
     - ``data_dir``: where the MNIST files are (default: ``$RAM_ENV_DATA_DIR`` or the cache).
     - ``render_mode``: ``None`` or ``"rgb_array"`` (the canvas enlarged, the current glimpse's
       patches and the path of earlier fixations drawn, and the answer once given).
@@ -94,205 +93,94 @@ class GlimpseEnv(gym.Env):
         images: np.ndarray | None = None,
         labels: np.ndarray | None = None,
         *,
-        split: str = "train",
-        task: str = "mnist",
-        canvas_size: int | None = None,
-        num_clutter: int | None = None,
-        clutter_size: int = 8,
-        glimpse_size: int = 8,
-        num_scales: int = 1,
-        scale: int = 2,
-        num_glimpses: int = 6,
-        start: str = "random",
-        num_classes: int | None = None,
-        data_dir: str | None = None,
         render_mode: str | None = None,
+        **kwargs: Any,
     ):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
                 f"render_mode must be None or one of {self.metadata['render_modes']}, "
                 f"got {render_mode!r}"
             )
-        _check_choice("start", start, STARTS)
-        if int(num_glimpses) != num_glimpses or num_glimpses < 1:
-            raise ValueError(f"num_glimpses must be a positive integer, got {num_glimpses!r}")
-        self._from_mnist = images is None
-        self._data_dir = data_dir
-        if self._from_mnist:
-            if labels is not None:
-                raise ValueError("labels given without images")
-            _check_choice("split", split, datasets.SPLITS)
-            images, labels = datasets.load_mnist(split, data_dir)
-        images, labels = _check_data(images, labels)
-        num_classes = int(labels.max()) + 1 if num_classes is None else int(num_classes)
-        if labels.max() >= num_classes:
-            raise ValueError(f"labels reach {labels.max()} but num_classes is {num_classes}")
-
-        self.split = split
-        self.labels = labels
-        self.task = CanvasTask.create(
-            task, images.shape[1:3], canvas_size, num_clutter, clutter_size
-        )
-        self.generator = CanvasGenerator(images, self.task, split)
-        self.sensor = GlimpseSensor(glimpse_size, num_scales, scale)
-        self.num_glimpses = int(num_glimpses)
-        self.num_classes = num_classes
-        self.start = start
         self.render_mode = render_mode
-
-        glimpse_shape = (num_scales, *images.shape[3:], glimpse_size, glimpse_size)
-        location_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self.observation_space = spaces.Dict(
-            glimpse=spaces.Box(0.0, 1.0, glimpse_shape, np.float32), location=location_space
-        )
-        self.action_space = spaces.Dict(location=location_space, label=spaces.Discrete(num_classes))
-
-        self._next_fixed_index = 0
-        self._canvas: np.ndarray | None = None
-        self._steps_taken = 0
-        self._done = True
+        self.episodes = GlimpseEpisodes(1, images, labels, **kwargs)
+        self.observation_space = self.episodes.observation_space
+        self.action_space = self.episodes.action_space
         self._path: list[np.ndarray] = []
-        self._episode: dict[str, Any] = {}
+        self._answer: dict[str, int] = {}
 
-    @property
-    def is_fixed_split(self) -> bool:
-        return self.split in FIXED_SPLITS
+    # The episode's settings, for agents and plots.
+    task = property(lambda self: self.episodes.task)
+    split = property(lambda self: self.episodes.split)
+    labels = property(lambda self: self.episodes.labels)
+    num_glimpses = property(lambda self: self.episodes.num_glimpses)
+    num_classes = property(lambda self: self.episodes.num_classes)
+    generator = property(lambda self: self.episodes.generator)
+    sensor = property(lambda self: self.episodes.sensor)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        if seed is not None or not self._seeded:
+            self.episodes.seed(ONE_ENV, [self.np_random])
+            self._seeded = True
         options = dict(options or {})
-        if seed is not None:
-            self._next_fixed_index = 0
-        index = self._pick_index(options.pop("index", None))
-        start = options.pop("start", self.start)
-        _check_choice("start", start, STARTS)
+        index, start = options.pop("index", None), options.pop("start", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; known: index, start")
+        info = self.episodes.reset(ONE_ENV, index=index, start=start)
+        observation = self._observe()
+        self._path, self._answer = [observation["location"]], {}
+        return observation, {"index": int(info["index"][0]), "digit_box": info["digit_box"][0]}
 
-        if self.is_fixed_split:
-            canvases, boxes = self.generator.fixed(np.array([index]))
-        else:
-            words = self.np_random.integers(
-                0,
-                np.iinfo(np.uint64).max,
-                size=(1, self.task.draws_per_canvas),
-                dtype=np.uint64,
-                endpoint=True,
-            )
-            canvases, boxes = self.generator.compose(np.array([index]), words)
-        self._canvas = canvases
-        self._steps_taken = 0
-        self._done = False
-        self._episode = {"index": index, "digit_box": boxes[0]}
-        if start == "centre":
-            location = np.zeros(2, np.float32)
-        else:
-            location = self.np_random.uniform(-1.0, 1.0, 2).astype(np.float32)
-        self._path = []
-        return self._observe(location), {"index": index, "digit_box": boxes[0].copy()}
+    _seeded = False
 
     def step(self, action: dict):
-        if self._done:
+        if not self.episodes.running[0]:
             raise RuntimeError("the episode has ended: call reset() before step()")
-        location, label = _check_action(action, self.num_classes)
-        self._steps_taken += 1
-        observation = self._observe(location)
-        if self._steps_taken < self.num_glimpses:
+        location, label = _unpack(action)
+        locations, labels = self.episodes.check_actions(ONE_ENV, location[None], label[None])
+        rewards, terminated, final = self.episodes.step(ONE_ENV, locations, labels)
+        observation = self._observe()
+        self._path.append(observation["location"])
+        if not terminated[0]:
             return observation, 0.0, False, False, {}
-        self._done = True
-        true_label = int(self.labels[self._episode["index"]])
-        success = label == true_label
-        self._episode.update(prediction=label, label=true_label)
-        info = {"label": true_label, "prediction": label, "is_success": success}
-        return observation, float(success), True, False, info
+        info = {
+            "label": int(final["label"][0]),
+            "prediction": int(final["prediction"][0]),
+            "is_success": bool(final["is_success"][0]),
+        }
+        self._answer = info
+        return observation, float(rewards[0]), True, False, info
 
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
             return None
-        if self._canvas is None:
+        if not self._path:
             raise RuntimeError("call reset() before render()")
-        boxes = self.sensor.boxes(self._path[-1][None], *self._canvas.shape[1:3])[0]
+        canvas = self.episodes.canvases[0]
+        boxes = self.sensor.boxes(self._path[-1][None], *canvas.shape[:2])[0]
         return render_frame(
-            self._canvas[0],
+            canvas,
             boxes,
             np.array(self._path),
-            caption=f"step {self._steps_taken}/{self.num_glimpses}",
-            prediction=self._episode.get("prediction"),
-            label=self._episode.get("label"),
+            caption=f"step {self.episodes.steps[0]}/{self.num_glimpses}",
+            prediction=self._answer.get("prediction"),
+            label=self._answer.get("label"),
         )
 
-    def _pick_index(self, requested: int | None) -> int:
-        size = len(self.generator)
-        if requested is not None:
-            if int(requested) != requested or not 0 <= requested < size:
-                raise ValueError(f"options['index'] must be in [0, {size}), got {requested!r}")
-            index = int(requested)
-        elif self.is_fixed_split:
-            index = self._next_fixed_index
-        else:
-            index = int(self.np_random.integers(size))
-        if self.is_fixed_split:
-            self._next_fixed_index = (index + 1) % size
-        return index
-
-    def _observe(self, location: np.ndarray) -> dict[str, np.ndarray]:
-        self._path.append(location)
-        glimpse = self.sensor(self._canvas, location[None])[0]
-        return {"glimpse": glimpse, "location": location.copy()}
-
-    # Pickling: an env on MNIST stores where its data comes from, not 50 MB of pixels.
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        if self._from_mnist:
-            state["generator"] = None
-            state["labels"] = None
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        if self._from_mnist:
-            images, self.labels = datasets.load_mnist(self.split, self._data_dir)
-            self.generator = CanvasGenerator(images, self.task, self.split)
+    def _observe(self) -> dict[str, np.ndarray]:
+        observation = self.episodes.observe(ONE_ENV)
+        return {"glimpse": observation["glimpse"][0], "location": observation["location"][0]}
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _check_data(images: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    images = np.asarray(images)
-    if labels is None:
-        raise ValueError("images given without labels")
-    labels = np.asarray(labels)
-    if images.dtype != np.uint8 or images.ndim not in (3, 4):
-        raise ValueError(
-            f"images must be uint8 with shape (N, H, W) or (N, H, W, C), "
-            f"got {images.dtype} {images.shape}"
-        )
-    if labels.shape != images.shape[:1] or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            f"labels must be integers of shape ({len(images)},), got {labels.dtype} {labels.shape}"
-        )
-    if labels.min() < 0:
-        raise ValueError(f"labels must be >= 0, got {labels.min()}")
-    return images, labels.astype(np.int64)
-
-
-def _check_action(action: Any, num_classes: int) -> tuple[np.ndarray, int]:
-    """The clipped location and the label of a ``{location, label}`` action, or ValueError."""
+def _unpack(action: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The location (2,) and label () of a ``{location, label}`` action, or ValueError."""
     if not isinstance(action, dict) or set(action) != {"location", "label"}:
         raise ValueError(f"action must be a dict with keys 'location' and 'label', got {action!r}")
-    location = np.asarray(action["location"], dtype=np.float64)
+    location = np.asarray(action["location"])
     if location.shape != (2,):
         raise ValueError(f"action['location'] must have shape (2,), got {location.shape}")
-    if not np.isfinite(location).all():
-        raise ValueError(f"action['location'] must be finite, got {location.tolist()}")
     label = np.asarray(action["label"])
-    if label.size != 1 or not np.issubdtype(label.dtype, np.integer):
+    if label.size != 1:
         raise ValueError(f"action['label'] must be one integer, got {action['label']!r}")
-    label = int(label.reshape(()))
-    if not 0 <= label < num_classes:
-        raise ValueError(f"action['label'] must be in [0, {num_classes}), got {label}")
-    return np.clip(location, -1.0, 1.0).astype(np.float32), label
+    return location, label.reshape(())

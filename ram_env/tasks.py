@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = ["GENERATOR_VERSION", "TASKS", "CanvasGenerator", "CanvasTask", "hashed_words"]
 
@@ -75,7 +75,7 @@ class CanvasTask:
             )
         if num_clutter < 0:
             raise ValueError(f"num_clutter must be >= 0, got {num_clutter}")
-        if not 1 <= clutter_size <= min(height, width):
+        if num_clutter and not 1 <= clutter_size <= min(height, width):
             raise ValueError(
                 f"clutter_size must be between 1 and the image size {min(height, width)}, "
                 f"got {clutter_size}"
@@ -110,6 +110,8 @@ class CanvasGenerator:
         self.split = split
         self.key = _fixed_set_key(split, task)
         self.ink_boxes = ink_boxes(images)
+        side = task.clutter_size
+        self._clutter_windows = sliding_window_view(images, (side, side), axis=(1, 2))
 
     def __len__(self) -> int:
         return len(self.images)
@@ -126,42 +128,48 @@ class CanvasGenerator:
         )
         return (indices, *self.compose(indices, words))
 
-    def fixed(self, indices: np.ndarray):
+    def fixed(self, indices: np.ndarray, out: np.ndarray | None = None):
         """Canvases ``indices`` of the fixed (validation or test) set: returns (canvases, boxes)."""
         indices = np.asarray(indices, dtype=np.int64)
         if indices.size and (indices.min() < 0 or indices.max() >= len(self.images)):
             raise ValueError(f"index out of range for a split of {len(self.images)} images")
-        return self.compose(indices, hashed_words(self.key, indices, self.task.draws_per_canvas))
+        words = hashed_words(self.key, indices, self.task.draws_per_canvas)
+        return self.compose(indices, words, out)
 
-    def compose(self, indices: np.ndarray, words: np.ndarray):
-        """Draw the canvases for source images ``indices`` from random ``words`` (B, draws)."""
-        digits = self.images[indices]
-        boxes = self.ink_boxes[indices].copy()
+    def compose(self, indices: np.ndarray, words: np.ndarray, out: np.ndarray | None = None):
+        """Draw the canvases for source images ``indices`` from random ``words`` (B, draws).
+
+        Returns (canvases, boxes); the canvases are written into ``out`` (B, H, W[, C]) uint8
+        when it is given.
+        """
+        boxes = self.ink_boxes[indices]
+        shape = (len(indices), self.task.canvas_size, self.task.canvas_size, *self.images.shape[3:])
+        canvas = np.empty(shape, np.uint8) if out is None else out
         if self.task.kind == "mnist":
-            return digits, boxes
-        size, (height, width) = self.task.canvas_size, digits.shape[1:3]
-        canvas = np.zeros((len(indices), size, size, *digits.shape[3:]), np.uint16)
-        for piece in range(self.task.num_clutter):
-            source, crop_row, crop_col, row, col = words[:, 2 + 5 * piece : 7 + 5 * piece].T
-            crops = self._clutter_crops(indices, source, crop_row, crop_col)
-            free = size - self.task.clutter_size + 1
-            _add_at(canvas, crops, _uniform(row, free), _uniform(col, free))
-        top = _uniform(words[:, 0], size - height + 1)
-        left = _uniform(words[:, 1], size - width + 1)
-        _add_at(canvas, digits, top, left)
-        boxes += np.stack([top, left, top, left], axis=1)
-        return np.minimum(canvas, 255).astype(np.uint8), boxes
+            canvas[...] = self.images[indices]
+            return canvas, boxes
+        canvas[...] = 0
+        if self.task.num_clutter:
+            pieces = words[:, 2:].reshape(len(indices), self.task.num_clutter, 5)
+            crops = self._clutter_crops(indices, pieces[..., 0], pieces[..., 1], pieces[..., 2])
+            free = self.task.canvas_size - self.task.clutter_size + 1
+            _add_clipped(
+                canvas, crops, _uniform(pieces[..., 3], free), _uniform(pieces[..., 4], free)
+            )
+        height, width = self.images.shape[1:3]
+        top = _uniform(words[:, 0], self.task.canvas_size - height + 1)
+        left = _uniform(words[:, 1], self.task.canvas_size - width + 1)
+        _add_clipped(canvas, self.images[indices][:, None], top[:, None], left[:, None])
+        return canvas, boxes + np.stack([top, left, top, left], axis=1)
 
     def _clutter_crops(self, indices, source_words, row_words, col_words) -> np.ndarray:
-        """A ``clutter_size`` square crop of another image than ``indices``, per canvas."""
-        n, side = len(self.images), self.task.clutter_size
-        sources = _uniform(source_words, n - 1)
-        sources += sources >= indices  # skip the canvas's own digit
-        windows = sliding_window_view(self.images, (side, side), axis=(1, 2))
-        rows = _uniform(row_words, windows.shape[1])
-        cols = _uniform(col_words, windows.shape[2])
-        crops = windows[sources, rows, cols]  # (B, [C,] side, side)
-        return np.moveaxis(crops, 1, -1) if crops.ndim == 4 else crops  # channels last
+        """Square crops (B, pieces, side, side[, C]) of other images than ``indices``."""
+        sources = _uniform(source_words, len(self.images) - 1)
+        sources += sources >= indices[:, None]  # skip the canvas's own digit
+        rows = _uniform(row_words, self._clutter_windows.shape[1])
+        cols = _uniform(col_words, self._clutter_windows.shape[2])
+        crops = self._clutter_windows[sources, rows, cols]  # (B, pieces, [C,] side, side)
+        return np.moveaxis(crops, 2, -1) if crops.ndim == 5 else crops  # channels last
 
 
 def _uniform(words: np.ndarray, n: int) -> np.ndarray:
@@ -169,12 +177,27 @@ def _uniform(words: np.ndarray, n: int) -> np.ndarray:
     return (words % np.uint64(n)).astype(np.int64)
 
 
-def _add_at(canvas: np.ndarray, patches: np.ndarray, top: np.ndarray, left: np.ndarray) -> None:
-    """Add each patch (B, h, w[, C]) onto its canvas at its own (top, left)."""
-    batch, height, width = patches.shape[:3]
-    rows = top[:, None, None] + np.arange(height)[None, :, None]
-    cols = left[:, None, None] + np.arange(width)[None, None, :]
-    canvas[np.arange(batch)[:, None, None], rows, cols] += patches
+def _add_clipped(canvas: np.ndarray, patches: np.ndarray, top: np.ndarray, left: np.ndarray):
+    """Add patches (B, P, h, w[, C]) onto the canvases in turn at their (top, left) (B, P),
+    clipping at 255; adding in turn with clipping equals adding all and clipping once."""
+    batch, count, height, width = patches.shape[:4]
+    windows = as_strided(
+        canvas,
+        shape=(
+            batch,
+            canvas.shape[1] - height + 1,
+            canvas.shape[2] - width + 1,
+            *patches.shape[2:],
+        ),
+        strides=canvas.strides[:3] + canvas.strides[1:],
+    )
+    rows = np.arange(batch)
+    for piece in range(count):
+        region = windows[rows, top[:, piece], left[:, piece]]
+        room = np.subtract(255, region, dtype=np.uint8)
+        np.minimum(room, patches[:, piece], out=room)
+        region += room
+        windows[rows, top[:, piece], left[:, piece]] = region
 
 
 def ink_boxes(images: np.ndarray) -> np.ndarray:
@@ -202,15 +225,16 @@ def _fixed_set_key(split: str, task: CanvasTask) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
 
 
-def hashed_words(key: np.uint64, indices: np.ndarray, draws: int) -> np.ndarray:
-    """Random words (B, draws) for items ``indices``: SplitMix64 of ``key + index * draws + j``.
+def hashed_words(key, counters: np.ndarray, draws: int) -> np.ndarray:
+    """Random words (B, draws): SplitMix64 of ``key + counter * draws + j`` for ``j < draws``.
 
-    A pure function of its arguments, so any item can be drawn alone, in any order.
+    ``key`` is one 64-bit key or one per row. A pure function of its arguments, so any item
+    can be drawn alone, in any order.
     """
-    counters = np.asarray(indices, np.uint64)[:, None] * np.uint64(draws) + np.arange(
-        draws, dtype=np.uint64
-    )
-    z = counters + key + np.uint64(0x9E3779B97F4A7C15)
+    key = np.asarray(key, np.uint64).reshape(-1, 1)
+    counters = np.asarray(counters, np.uint64).reshape(-1, 1)
+    z = counters * np.uint64(draws) + np.arange(draws, dtype=np.uint64) + key
+    z += np.uint64(0x9E3779B97F4A7C15)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))

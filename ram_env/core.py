@@ -1,0 +1,263 @@
+"""The rules of the glimpse task for N episodes at once: shared by GlimpseEnv and GlimpseVectorEnv.
+
+Both environments are thin layers over :class:`GlimpseEpisodes`, so that one env and a batch of
+envs behave the same by construction: same data, canvases, glimpses, rewards and infos.
+
+Randomness. Each episode slot (env) has a 64-bit key, drawn from that env's ``np_random`` when it
+is seeded, and counts its episodes. The random words of episode ``e`` of an env are
+``hashed_words(key, e)`` (see ``ram_env.tasks``): word 0 picks the training image, words 1-2 the
+first glimpse's location, the rest the canvas. Hashing instead of calling a generator per env is
+what lets a batch of envs draw all its episodes with a few array operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from ram_env import datasets
+from ram_env.sensor import GlimpseSensor
+from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words
+
+FIXED_SPLITS = ("val", "test")
+STARTS = ("random", "centre")
+EPISODE_WORDS = 3  # image index, start x, start y; the canvas's own draws follow
+
+
+class GlimpseEpisodes:
+    """State and rules of ``num_envs`` glimpse episodes; see ``GlimpseEnv`` for the arguments.
+
+    Env ``i`` walks a fixed split at indices ``shard[0] + i * shard[1] + k * num_envs * shard[1]``
+    for its ``k``-th reset, so that the envs of a batch (or of several shards) share out one pass.
+    """
+
+    def __init__(
+        self,
+        num_envs: int,
+        images: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        *,
+        split: str = "train",
+        task: str = "mnist",
+        canvas_size: int | None = None,
+        num_clutter: int | None = None,
+        clutter_size: int = 8,
+        glimpse_size: int = 8,
+        num_scales: int = 1,
+        scale: int = 2,
+        num_glimpses: int = 6,
+        start: str = "random",
+        num_classes: int | None = None,
+        shard: tuple[int, int] = (0, 1),
+        data_dir: str | None = None,
+    ):
+        check_choice("start", start, STARTS)
+        if int(num_glimpses) != num_glimpses or num_glimpses < 1:
+            raise ValueError(f"num_glimpses must be a positive integer, got {num_glimpses!r}")
+        offset, stride = shard
+        if not (0 <= offset < stride):
+            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+        check_choice("split", split, datasets.SPLITS)
+        self.from_mnist = images is None
+        self.data_dir = data_dir
+        if self.from_mnist:
+            if labels is not None:
+                raise ValueError("labels given without images")
+            images, labels = datasets.load_mnist(split, data_dir)
+        images, labels = check_data(images, labels)
+        num_classes = int(labels.max()) + 1 if num_classes is None else int(num_classes)
+        if labels.max() >= num_classes:
+            raise ValueError(f"labels reach {labels.max()} but num_classes is {num_classes}")
+
+        self.num_envs = num_envs
+        self.split = split
+        self.labels = labels
+        self.task = CanvasTask.create(
+            task, images.shape[1:3], canvas_size, num_clutter, clutter_size
+        )
+        self.generator = CanvasGenerator(images, self.task, split)
+        self.sensor = GlimpseSensor(glimpse_size, num_scales, scale)
+        self.num_glimpses = int(num_glimpses)
+        self.num_classes = num_classes
+        self.start = start
+        self.has_channels = images.ndim == 4
+
+        glimpse_shape = (num_scales, *images.shape[3:], glimpse_size, glimpse_size)
+        location_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.observation_space = spaces.Dict(
+            glimpse=spaces.Box(0.0, 1.0, glimpse_shape, np.float32), location=location_space
+        )
+        self.action_space = spaces.Dict(location=location_space, label=spaces.Discrete(num_classes))
+
+        size = self.task.canvas_size
+        channels = images.shape[3] if self.has_channels else 1
+        self.padded = np.zeros(self.sensor.padded_shape(num_envs, size, size, channels), np.uint8)
+        self.keys = np.zeros(num_envs, np.uint64)
+        self.episodes = np.zeros(num_envs, np.uint64)
+        self.walk_offset = offset + np.arange(num_envs) * stride
+        self.walk_stride = num_envs * stride
+        self.walked = np.zeros(num_envs, np.int64)
+        self.indices = np.zeros(num_envs, np.int64)
+        self.boxes = np.zeros((num_envs, 4), np.int64)
+        self.locations = np.zeros((num_envs, 2), np.float32)
+        self.steps = np.zeros(num_envs, np.int64)
+        self.running = np.zeros(num_envs, bool)
+
+    @property
+    def is_fixed_split(self) -> bool:
+        return self.split in FIXED_SPLITS
+
+    @property
+    def canvases(self) -> np.ndarray:
+        """The current canvases, (N, H, W[, C]) uint8 (a view)."""
+        inner = self.sensor.inner(self.padded)
+        return inner if self.has_channels else inner[..., 0]
+
+    def seed(self, envs: np.ndarray, generators: list[np.random.Generator]) -> None:
+        """Give ``envs`` fresh keys from their generators and restart their episode counts."""
+        for env, generator in zip(envs, generators, strict=True):
+            self.keys[env] = generator.integers(0, 2**63, dtype=np.uint64)
+        self.episodes[envs] = 0
+        self.walked[envs] = 0
+
+    def reset(
+        self, envs: np.ndarray, index: int | None = None, start: str | None = None
+    ) -> dict[str, np.ndarray]:
+        """Start new episodes in ``envs``; returns their reset infos (index, digit_box)."""
+        start = self.start if start is None else start
+        check_choice("start", start, STARTS)
+        words = hashed_words(
+            self.keys[envs], self.episodes[envs], EPISODE_WORDS + self.task.draws_per_canvas
+        )
+        indices = self._pick_images(envs, words[:, 0], index)  # the one check that can fail
+        self.episodes[envs] += 1
+        all_envs = len(envs) == self.num_envs
+        out = self.canvases if all_envs else None
+        if self.is_fixed_split:
+            canvases, boxes = self.generator.fixed(indices, out=out)
+        else:
+            canvases, boxes = self.generator.compose(indices, words[:, EPISODE_WORDS:], out=out)
+        if not all_envs:
+            self.canvases[envs] = canvases
+        self.indices[envs] = indices
+        self.boxes[envs] = boxes
+        if start == "centre":
+            self.locations[envs] = 0.0
+        else:
+            self.locations[envs] = 2.0 * unit_interval(words[:, 1:3]) - 1.0
+        self.steps[envs] = 0
+        self.running[envs] = True
+        return {"index": indices.copy(), "digit_box": boxes.copy()}
+
+    def _pick_images(self, envs, index_words, requested: int | None) -> np.ndarray:
+        size = len(self.generator)
+        if requested is not None:
+            is_integer = isinstance(requested, int | np.integer) and not isinstance(requested, bool)
+            if not is_integer or not 0 <= requested < size:
+                raise ValueError(f"options['index'] must be in [0, {size}), got {requested!r}")
+            return np.full(len(envs), int(requested), np.int64)
+        if self.is_fixed_split:
+            walked = self.walked[envs]
+            self.walked[envs] += 1
+            return (self.walk_offset[envs] + walked * self.walk_stride) % size
+        return (index_words % np.uint64(size)).astype(np.int64)
+
+    def step(
+        self, envs: np.ndarray, locations: Any, labels: Any
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Move ``envs`` on by one step; returns rewards, terminated and the final infos.
+
+        ``locations`` and ``labels`` must have passed :meth:`check_actions`.
+        """
+        if not self.running[envs].all():
+            ended = envs[~self.running[envs]]
+            raise RuntimeError(f"env {ended[0]}: the episode has ended, reset it before stepping")
+        self.locations[envs] = locations
+        self.steps[envs] += 1
+        terminated = self.steps[envs] >= self.num_glimpses
+        self.running[envs] = ~terminated
+        true_labels = self.labels[self.indices[envs]]
+        success = terminated & (labels == true_labels)
+        rewards = success.astype(np.float64)
+        infos = {"label": true_labels, "prediction": labels, "is_success": success}
+        return rewards, terminated, infos
+
+    def check_actions(self, envs, locations, labels) -> tuple[np.ndarray, np.ndarray]:
+        """Clipped float32 locations (B, 2) and int64 labels (B,) for ``envs``, or ValueError."""
+        locations = np.asarray(locations)
+        labels = np.asarray(labels)
+        if locations.shape != (len(envs), 2) or not np.issubdtype(locations.dtype, np.number):
+            raise ValueError(
+                f"action 'location' must be numbers of shape ({len(envs)}, 2) for "
+                f"{len(envs)} env(s), got {locations.dtype} {locations.shape}"
+            )
+        if labels.shape != (len(envs),) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"action 'label' must be integers of shape ({len(envs)},), "
+                f"got {labels.dtype} {labels.shape}: {labels.tolist()}"
+            )
+        if not np.isfinite(locations).all():
+            bad = np.flatnonzero(~np.isfinite(locations).all(axis=1))[0]
+            raise ValueError(
+                f"env {envs[bad]}: action 'location' must be finite, got {locations[bad].tolist()}"
+            )
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
+            bad = np.flatnonzero((labels < 0) | (labels >= self.num_classes))[0]
+            raise ValueError(
+                f"env {envs[bad]}: action 'label' must be in [0, {self.num_classes}), "
+                f"got {labels[bad]}"
+            )
+        clipped = np.clip(locations, -1.0, 1.0, out=np.empty(locations.shape, np.float32))
+        return clipped, labels.astype(np.int64)
+
+    def observe(self, envs: np.ndarray) -> dict[str, np.ndarray]:
+        """Fresh observations of ``envs``: glimpses at their current locations."""
+        glimpses = self.sensor.read(self.padded, self.locations[envs], rows=envs)
+        if not self.has_channels:
+            glimpses = glimpses[:, :, 0]
+        return {"glimpse": glimpses, "location": self.locations[envs]}
+
+    # Pickling: episodes on MNIST store where the data comes from, not 50 MB of pixels.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        if self.from_mnist:
+            state["generator"] = state["labels"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.from_mnist:
+            images, self.labels = datasets.load_mnist(self.split, self.data_dir)
+            self.generator = CanvasGenerator(images, self.task, self.split)
+
+
+def unit_interval(words: np.ndarray) -> np.ndarray:
+    """Uniform floats in [0, 1) from 64-bit random words (their top 53 bits)."""
+    return (words >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_data(images: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (images uint8 (N, H, W[, C]), labels int64 (N,))."""
+    images = np.asarray(images)
+    if labels is None:
+        raise ValueError("images given without labels")
+    labels = np.asarray(labels)
+    if images.dtype != np.uint8 or images.ndim not in (3, 4):
+        raise ValueError(
+            f"images must be uint8 with shape (N, H, W) or (N, H, W, C), "
+            f"got {images.dtype} {images.shape}"
+        )
+    if labels.shape != images.shape[:1] or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels must be integers of shape ({len(images)},), got {labels.dtype} {labels.shape}"
+        )
+    if labels.min() < 0:
+        raise ValueError(f"labels must be >= 0, got {labels.min()}")
+    return images, labels.astype(np.int64)

@@ -1,0 +1,218 @@
+"""``GlimpseVectorEnv``: N glimpse episodes stepped together with array operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from ram_env.core import GlimpseEpisodes
+
+
+class GlimpseVectorEnv(VectorEnv):
+    """``num_envs`` copies of :class:`ram_env.env.GlimpseEnv` in one, with no per-env Python loop.
+
+    It behaves exactly like ``gymnasium.vector.SyncVectorEnv`` over ``GlimpseEnv``s made with the
+    same arguments, env ``i`` having ``shard=(i, num_envs)`` (tests check glimpses, rewards,
+    terminations and infos match), but steps hundreds of episodes at the speed of one. It is the
+    ``vector_entry_point`` of every registered id, so
+    ``gym.make_vec("GlimpseMNIST-Cluttered60-v0", num_envs=256)`` returns it.
+
+    Spaces: ``single_observation_space`` / ``single_action_space`` are GlimpseEnv's; the batched
+    ones come from ``gymnasium.vector.utils.batch_space``: observations
+    ``{"glimpse": (N, k, g, g), "location": (N, 2)}``, actions ``{"location": (N, 2),
+    "label": (N,)}``. Every returned array is freshly allocated.
+
+    Episode boundaries (``autoreset_mode``, also in ``metadata``). All episodes last
+    ``num_glimpses`` steps, so envs reset together in lock-step unless reset separately.
+
+    - ``NEXT_STEP`` (default, Gymnasium's default): the step that ends an episode returns its last
+      observation, reward and final info; the *next* step ignores those envs' actions, resets them
+      and returns their first observation with reward 0 and the reset info (``index``,
+      ``digit_box``). Each episode thus takes ``num_glimpses + 1`` calls to ``step``.
+    - ``SAME_STEP``: the ending step resets at once: it returns the new episode's first
+      observation, the reward of the one that ended, ``info["final_obs"]`` (an object array of
+      per-env observations) and ``info["final_info"]``, beside the reset info.
+    - ``DISABLED``: ended envs must be reset with ``reset(options={"reset_mask": mask})``; stepping
+      them raises ``RuntimeError``.
+
+    Fixed splits (``val``, ``test``): env ``i`` walks indices ``i, i + N, i + 2N, ...``, so the
+    first ``ceil(M / N)`` episodes of all envs together are one pass over the ``M`` canvases (the
+    episodes whose index was already visited are the ones with ``k * N + i >= M``).
+
+    Bad actions: a batch of the wrong shape, a NaN or infinite location or a label outside
+    ``[0, num_classes)`` raises ``ValueError`` naming the env and the value; nothing changes.
+    """
+
+    metadata: dict[str, Any] = {  # noqa: RUF012 (Gymnasium's convention)
+        "render_modes": [],
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        images: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        *,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **kwargs: Any,
+    ):
+        if int(num_envs) != num_envs or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        if render_mode is not None:
+            raise ValueError(
+                "GlimpseVectorEnv does not render; use GlimpseEnv(render_mode='rgb_array')"
+            )
+        if "shard" in kwargs:
+            raise ValueError("GlimpseVectorEnv shards fixed splits over its envs itself")
+        self.num_envs = int(num_envs)
+        self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.render_mode = None
+        self.episodes = GlimpseEpisodes(self.num_envs, images, labels, **kwargs)
+        self.single_observation_space = self.episodes.observation_space
+        self.single_action_space = self.episodes.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.all_envs = np.arange(self.num_envs)
+        self._seeded = np.zeros(self.num_envs, bool)
+        self._needs_reset = np.zeros(self.num_envs, bool)
+
+    # The episodes' settings, for agents and plots.
+    task = property(lambda self: self.episodes.task)
+    split = property(lambda self: self.episodes.split)
+    num_glimpses = property(lambda self: self.episodes.num_glimpses)
+    num_classes = property(lambda self: self.episodes.num_classes)
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        """Reset all envs, or those in ``options["reset_mask"]``; ``seed`` as SyncVectorEnv's."""
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        envs = self.all_envs if mask is None else self._check_mask(mask)
+        index, start = options.pop("index", None), options.pop("start", None)
+        if options:
+            raise ValueError(
+                f"unknown reset options {sorted(options)}; known: reset_mask, index, start"
+            )
+        self._seed(envs, seed)
+        info = self.episodes.reset(envs, index=index, start=start)
+        self._needs_reset[envs] = False
+        return self.episodes.observe(self.all_envs), self._vector_info(envs, info)
+
+    def step(self, actions: dict[str, np.ndarray]):
+        locations, labels = _unpack(actions, self.num_envs)
+        resetting = self._needs_reset if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
+        stepping = self.all_envs if resetting is None else np.flatnonzero(~resetting)
+        if self.autoreset_mode == AutoresetMode.DISABLED and self._needs_reset.any():
+            ended = np.flatnonzero(self._needs_reset)
+            raise RuntimeError(
+                f"env {ended[0]}: its episode has ended; reset it with "
+                "reset(options={'reset_mask': mask}) (autoreset is disabled)"
+            )
+        locations, labels = self.episodes.check_actions(
+            stepping, locations[stepping], labels[stepping]
+        )
+
+        infos: dict[str, Any] = {}
+        rewards = np.zeros(self.num_envs)
+        terminated = np.zeros(self.num_envs, bool)
+        if resetting is not None and resetting.any():
+            reset_envs = np.flatnonzero(resetting)
+            infos = self._vector_info(reset_envs, self.episodes.reset(reset_envs))
+        step_rewards, step_terminated, final = self.episodes.step(stepping, locations, labels)
+        rewards[stepping] = step_rewards
+        terminated[stepping] = step_terminated
+        ended = stepping[step_terminated]
+        self._needs_reset[:] = False
+        self._needs_reset[ended] = True
+        observations = self.episodes.observe(self.all_envs)
+        final_info = self._vector_info(
+            ended, {key: value[step_terminated] for key, value in final.items()}
+        )
+
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and len(ended):
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            for env in ended:
+                final_obs[env] = {key: value[env].copy() for key, value in observations.items()}
+            infos = self._vector_info(ended, self.episodes.reset(ended))
+            fresh = self.episodes.observe(ended)
+            for key in observations:
+                observations[key][ended] = fresh[key]
+            infos.update(
+                final_obs=final_obs,
+                _final_obs=self._mask(ended),
+                final_info=final_info,
+                _final_info=self._mask(ended),
+            )
+            self._needs_reset[ended] = False
+        else:
+            infos.update(final_info)
+        return observations, rewards, terminated, np.zeros(self.num_envs, bool), infos
+
+    def _seed(self, envs: np.ndarray, seed: int | list[int | None] | None) -> None:
+        """Seed as SyncVectorEnv seeds its envs: ``seed + i``, a list, or fresh entropy once."""
+        if isinstance(seed, int | np.integer):
+            seeds = [int(seed) + int(env) for env in envs]
+        elif seed is None:
+            seeds = [None] * len(envs)
+        else:
+            if len(seed) != self.num_envs:
+                raise ValueError(f"a list of seeds must have num_envs={self.num_envs} entries")
+            seeds = [seed[env] for env in envs]
+        chosen = [
+            (env, single)
+            for env, single in zip(envs, seeds, strict=True)
+            if single is not None or not self._seeded[env]
+        ]
+        if chosen:
+            generators = [seeding.np_random(single)[0] for _, single in chosen]
+            self.episodes.seed(np.array([env for env, _ in chosen]), generators)
+            self._seeded[[env for env, _ in chosen]] = True
+
+    def _check_mask(self, mask: Any) -> np.ndarray:
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+            raise ValueError(f"options['reset_mask'] must be a numpy bool array, got {mask!r}")
+        if mask.shape != (self.num_envs,) or not mask.any():
+            raise ValueError(
+                f"options['reset_mask'] must have shape ({self.num_envs},) and a True value, "
+                f"got {mask.tolist()}"
+            )
+        return np.flatnonzero(mask)
+
+    def _mask(self, envs: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self.num_envs, bool)
+        mask[envs] = True
+        return mask
+
+    def _vector_info(self, envs: np.ndarray, info: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Gymnasium's vector info layout: per key an (N, ...) array and a ``_key`` mask."""
+        if not len(envs):
+            return {}
+        vector_info: dict[str, Any] = {}
+        for key, values in info.items():
+            array = np.zeros((self.num_envs, *values.shape[1:]), values.dtype)
+            array[envs] = values
+            vector_info[key] = array
+            vector_info[f"_{key}"] = self._mask(envs)
+        return vector_info
+
+
+def _unpack(actions: Any, num_envs: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (N, 2) locations and (N,) labels of a batched ``{location, label}`` action."""
+    if not isinstance(actions, dict) or set(actions) != {"location", "label"}:
+        raise ValueError(
+            f"actions must be a dict with keys 'location' and 'label', got {type(actions)}"
+        )
+    locations, labels = np.asarray(actions["location"]), np.asarray(actions["label"])
+    if locations.shape != (num_envs, 2):
+        raise ValueError(
+            f"actions['location'] must have shape ({num_envs}, 2), got {locations.shape}"
+        )
+    if labels.shape != (num_envs,):
+        raise ValueError(f"actions['label'] must have shape ({num_envs},), got {labels.shape}")
+    return locations, labels
