@@ -54,7 +54,7 @@ def main() -> None:
         else:
             location = target + env.np_random.normal(0, 0.05, 2).astype(np.float32)
         action = {"location": location, "label": env.action_space["label"].sample()}
-        observation, reward, terminated, truncated, info = env.step(action)
+        observation, reward, terminated, _, info = env.step(action)
         frames.append(env.render())
         if not terminated:
             glimpses.append(observation["glimpse"])

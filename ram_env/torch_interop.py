@@ -1,0 +1,57 @@
+"""Torch tensors out of a Glimpse vector env without copying them.
+
+    envs = TorchObservations(gym.make_vec("GlimpseMNIST-v0", num_envs=128))
+    obs, info = envs.reset(seed=0)          # obs["glimpse"]: torch.float32 (128, 1, 8, 8)
+    obs, reward, terminated, truncated, info = envs.step(
+        {"location": location_tensor, "label": label_tensor}
+    )
+
+The vector env allocates fresh arrays every step, so ``torch.from_numpy`` can hand them over
+as tensors that share their memory: no copy (on the CPU; a ``device`` other than the CPU costs
+the one unavoidable transfer). Actions may be tensors or arrays. Importing this module imports
+torch; ``import ram_env`` never does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium.vector import VectorEnv, VectorWrapper
+
+
+class TorchObservations(VectorWrapper):
+    """Observations, rewards and episode flags as torch tensors; infos stay numpy."""
+
+    def __init__(self, env: VectorEnv, device: torch.device | str | None = None):
+        super().__init__(env)
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+
+    def reset(self, *, seed=None, options=None):
+        observations, infos = self.env.reset(seed=seed, options=options)
+        return self._tensors(observations), infos
+
+    def step(self, actions: dict[str, Any]):
+        observations, rewards, terminated, truncated, infos = self.env.step(
+            {key: _to_numpy(value) for key, value in actions.items()}
+        )
+        return (
+            self._tensors(observations),
+            self._tensor(rewards),
+            self._tensor(terminated),
+            self._tensor(truncated),
+            infos,
+        )
+
+    def _tensors(self, observations: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {key: self._tensor(value) for key, value in observations.items()}
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(self.device)  # .to(cpu) is a no-op
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
