@@ -165,24 +165,29 @@ class GlimpseEpisodes:
         return (index_words % np.uint64(size)).astype(np.int64)
 
     def step(
-        self, envs: np.ndarray, locations: Any, labels: Any
+        self, envs: np.ndarray, locations: np.ndarray, labels: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Move ``envs`` on by one step; returns rewards, terminated and the final infos.
 
         ``locations`` and ``labels`` must have passed :meth:`check_actions`.
         """
-        if not self.running[envs].all():
-            ended = envs[~self.running[envs]]
+        chosen = self._rows(envs)
+        if not self.running[chosen].all():
+            ended = envs[~self.running[chosen]]
             raise RuntimeError(f"env {ended[0]}: the episode has ended, reset it before stepping")
-        self.locations[envs] = locations
-        self.steps[envs] += 1
-        terminated = self.steps[envs] >= self.num_glimpses
-        self.running[envs] = ~terminated
-        true_labels = self.labels[self.indices[envs]]
+        self.locations[chosen] = locations
+        self.steps[chosen] += 1
+        terminated = self.steps[chosen] >= self.num_glimpses
+        self.running[chosen] = ~terminated
+        true_labels = self.labels[self.indices[chosen]]
         success = terminated & (labels == true_labels)
         rewards = success.astype(np.float64)
         infos = {"label": true_labels, "prediction": labels, "is_success": success}
         return rewards, terminated, infos
+
+    def _rows(self, envs: np.ndarray) -> np.ndarray | slice:
+        """``envs`` as an index; all envs (sorted, as the callers pass them) as a cheaper slice."""
+        return slice(None) if len(envs) == self.num_envs else envs
 
     def check_actions(self, envs, locations, labels) -> tuple[np.ndarray, np.ndarray]:
         """Clipped float32 locations (B, 2) and int64 labels (B,) for ``envs``, or ValueError."""
@@ -214,7 +219,7 @@ class GlimpseEpisodes:
 
     def observe(self, envs: np.ndarray) -> dict[str, np.ndarray]:
         """Fresh observations of ``envs``: glimpses at their current locations."""
-        glimpses = self.sensor.read(self.padded, self.locations[envs], rows=envs)
+        glimpses = self.sensor.read(self.padded, self.locations[self._rows(envs)], rows=envs)
         if not self.has_channels:
             glimpses = glimpses[:, :, 0]
         return {"glimpse": glimpses, "location": self.locations[envs]}

@@ -235,8 +235,11 @@ def _read_set(directory: Path, origin: str, spec: IdxFile) -> np.ndarray:
 def _read_official(directory: Path, origin: str, official: str) -> tuple[np.ndarray, np.ndarray]:
     """Images and int64 labels of one official set ("train" or "test"), both read-only."""
     images_spec, labels_spec = _OFFICIAL_SETS[official]
-    images = _read_set(directory, origin, images_spec)
+    # A copy numpy owns (rather than a view of the file's bytes) may sit on huge pages, which
+    # makes the random reads of clutter crops about a quarter faster.
+    images = _read_set(directory, origin, images_spec).copy()
     labels = _read_set(directory, origin, labels_spec).astype(np.int64)
+    images.flags.writeable = False
     labels.flags.writeable = False
     return images, labels
 

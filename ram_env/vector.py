@@ -107,21 +107,24 @@ class GlimpseVectorEnv(VectorEnv):
     def step(self, actions: dict[str, np.ndarray]):
         locations, labels = _unpack(actions, self.num_envs)
         resetting = self._needs_reset if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
-        stepping = self.all_envs if resetting is None else np.flatnonzero(~resetting)
+        if resetting is None or not resetting.any():
+            resetting, stepping = None, self.all_envs
+        else:
+            stepping = np.flatnonzero(~resetting)
         if self.autoreset_mode == AutoresetMode.DISABLED and self._needs_reset.any():
             ended = np.flatnonzero(self._needs_reset)
             raise RuntimeError(
                 f"env {ended[0]}: its episode has ended; reset it with "
                 "reset(options={'reset_mask': mask}) (autoreset is disabled)"
             )
-        locations, labels = self.episodes.check_actions(
-            stepping, locations[stepping], labels[stepping]
-        )
+        if len(stepping) < self.num_envs:
+            locations, labels = locations[stepping], labels[stepping]
+        locations, labels = self.episodes.check_actions(stepping, locations, labels)
 
         infos: dict[str, Any] = {}
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, bool)
-        if resetting is not None and resetting.any():
+        if resetting is not None:
             reset_envs = np.flatnonzero(resetting)
             infos = self._vector_info(reset_envs, self.episodes.reset(reset_envs))
         step_rewards, step_terminated, final = self.episodes.step(stepping, locations, labels)
