@@ -122,16 +122,28 @@ class GlimpseEpisodes:
         self.episodes[envs] = 0
         self.walked[envs] = 0
 
+    def check_reset_options(self, index: Any, start: Any) -> None:
+        """ValueError unless ``index`` (None or an image index) and ``start`` are valid."""
+        if start is not None:
+            check_choice("start", start, STARTS)
+        if index is not None:
+            is_integer = isinstance(index, int | np.integer) and not isinstance(index, bool)
+            if not is_integer or not 0 <= index < len(self.generator):
+                raise ValueError(
+                    f"options['index'] must be in [0, {len(self.generator)}) (an integer), "
+                    f"got {index!r}"
+                )
+
     def reset(
         self, envs: np.ndarray, index: int | None = None, start: str | None = None
     ) -> dict[str, np.ndarray]:
         """Start new episodes in ``envs``; returns their reset infos (index, digit_box)."""
+        self.check_reset_options(index, start)
         start = self.start if start is None else start
-        check_choice("start", start, STARTS)
         words = hashed_words(
             self.keys[envs], self.episodes[envs], EPISODE_WORDS + self.task.draws_per_canvas
         )
-        indices = self._pick_images(envs, words[:, 0], index)  # the one check that can fail
+        indices = self._pick_images(envs, words[:, 0], index)
         self.episodes[envs] += 1
         all_envs = len(envs) == self.num_envs
         out = self.canvases if all_envs else None
@@ -154,9 +166,6 @@ class GlimpseEpisodes:
     def _pick_images(self, envs, index_words, requested: int | None) -> np.ndarray:
         size = len(self.generator)
         if requested is not None:
-            is_integer = isinstance(requested, int | np.integer) and not isinstance(requested, bool)
-            if not is_integer or not 0 <= requested < size:
-                raise ValueError(f"options['index'] must be in [0, {size}), got {requested!r}")
             return np.full(len(envs), int(requested), np.int64)
         if self.is_fixed_split:
             walked = self.walked[envs]
@@ -174,7 +183,7 @@ class GlimpseEpisodes:
         chosen = self._rows(envs)
         if not self.running[chosen].all():
             ended = envs[~self.running[chosen]]
-            raise RuntimeError(f"env {ended[0]}: the episode has ended, reset it before stepping")
+            raise RuntimeError(f"env {ended[0]}: no episode is running (it ended): reset it first")
         self.locations[chosen] = locations
         self.steps[chosen] += 1
         terminated = self.steps[chosen] >= self.num_glimpses
@@ -193,9 +202,12 @@ class GlimpseEpisodes:
         """Clipped float32 locations (B, 2) and int64 labels (B,) for ``envs``, or ValueError."""
         locations = np.asarray(locations)
         labels = np.asarray(labels)
-        if locations.shape != (len(envs), 2) or not np.issubdtype(locations.dtype, np.number):
+        real = np.issubdtype(locations.dtype, np.integer) or np.issubdtype(
+            locations.dtype, np.floating
+        )
+        if locations.shape != (len(envs), 2) or not real:
             raise ValueError(
-                f"action 'location' must be numbers of shape ({len(envs)}, 2) for "
+                f"action 'location' must be real numbers of shape ({len(envs)}, 2) for "
                 f"{len(envs)} env(s), got {locations.dtype} {locations.shape}"
             )
         if labels.shape != (len(envs),) or not np.issubdtype(labels.dtype, np.integer):

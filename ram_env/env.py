@@ -118,14 +118,15 @@ class GlimpseEnv(gym.Env):
     sensor = property(lambda self: self.episodes.sensor)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        if seed is not None or not self._seeded:
-            self.episodes.seed(ONE_ENV, [self.np_random])
-            self._seeded = True
         options = dict(options or {})
         index, start = options.pop("index", None), options.pop("start", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; known: index, start")
+        self.episodes.check_reset_options(index, start)  # before seeding: a refusal changes nothing
+        super().reset(seed=seed)
+        if seed is not None or not self._seeded:
+            self.episodes.seed(ONE_ENV, [self.np_random])
+            self._seeded = True
         info = self.episodes.reset(ONE_ENV, index=index, start=start)
         observation = self._observe()
         self._path, self._answer = [observation["location"]], {}
@@ -135,7 +136,7 @@ class GlimpseEnv(gym.Env):
 
     def step(self, action: dict):
         if not self.episodes.running[0]:
-            raise RuntimeError("the episode has ended: call reset() before step()")
+            raise RuntimeError("no episode is running (it ended or never began): call reset()")
         location, label = _unpack(action)
         locations, labels = self.episodes.check_actions(ONE_ENV, location[None], label[None])
         rewards, terminated, final = self.episodes.step(ONE_ENV, locations, labels)

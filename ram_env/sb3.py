@@ -8,7 +8,8 @@ step. Importing this module imports Stable-Baselines3 (``pip install -e ".[sb3]"
     venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64)
 
 SB3 algorithms do not take the env's ``Dict(location, label)`` action: put an action wrapper in
-front (see ``ram_env.wrappers``).
+front that maps a ``Box`` or ``MultiDiscrete`` action onto it (``tests/test_sb3.py`` has a
+minimal one).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def make_sb3_vec_env(env_id: str, num_envs: int = 1, **kwargs: Any) -> GlimpseSB
 class GlimpseSB3VecEnv(VecEnv):
     """An SB3 ``VecEnv`` view of a ``GlimpseVectorEnv`` in ``SAME_STEP`` autoreset mode.
 
-    As SB3 expects: a step that ends episodes returns the next episodes' first observations,
+    ``set_options`` must give every env the same options (they are reset together). As SB3
+    expects: a step that ends episodes returns the next episodes' first observations,
     and the ended envs' infos hold ``terminal_observation`` (the last observation), ``is_success``
     (SB3 logs its mean as the success rate), ``label``, ``prediction`` and
     ``TimeLimit.truncated``; reset infos (``index``, ``digit_box``) go to ``reset_infos``. The
@@ -63,6 +65,11 @@ class GlimpseSB3VecEnv(VecEnv):
     def reset(self):
         seeds = None if all(seed is None for seed in self._seeds) else list(self._seeds)
         options = self._options[0] if self._options else {}
+        if any(env_options != options for env_options in self._options):
+            raise ValueError(
+                "the envs are reset together: set_options() must give all of them the same "
+                f"options, got {self._options}"
+            )
         observations, infos = self.vector_env.reset(seed=seeds, options=options or None)
         self.reset_infos = self._per_env(infos)
         self._reset_seeds()

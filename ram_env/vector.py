@@ -99,6 +99,7 @@ class GlimpseVectorEnv(VectorEnv):
             raise ValueError(
                 f"unknown reset options {sorted(options)}; known: reset_mask, index, start"
             )
+        self.episodes.check_reset_options(index, start)  # before seeding: a refusal changes nothing
         self._seed(envs, seed)
         info = self.episodes.reset(envs, index=index, start=start)
         self._needs_reset[envs] = False
@@ -208,9 +209,8 @@ class GlimpseVectorEnv(VectorEnv):
 def _unpack(actions: Any, num_envs: int) -> tuple[np.ndarray, np.ndarray]:
     """The (N, 2) locations and (N,) labels of a batched ``{location, label}`` action."""
     if not isinstance(actions, dict) or set(actions) != {"location", "label"}:
-        raise ValueError(
-            f"actions must be a dict with keys 'location' and 'label', got {type(actions)}"
-        )
+        got = sorted(actions) if isinstance(actions, dict) else type(actions).__name__
+        raise ValueError(f"actions must be a dict with keys 'location' and 'label', got {got}")
     locations, labels = np.asarray(actions["location"]), np.asarray(actions["label"])
     if locations.shape != (num_envs, 2):
         raise ValueError(
