@@ -1,0 +1,1 @@
+"""Learning agents for the ram_env environments (PyTorch)."""
