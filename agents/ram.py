@@ -1,0 +1,94 @@
+"""The Recurrent Attention Model (Mnih et al. 2014) as a PyTorch module.
+
+    glimpse network  h_g = ReLU(W_g rho),  h_l = ReLU(W_l l),  g = ReLU(A h_g + B h_l)
+    core network     h_t = ReLU(W_h h_{t-1} + W_x g_t)         (or an LSTM cell)
+    location network l_{t+1} ~ N(tanh(W_loc h_t), std^2)       (fixed std)
+    action network   p(class) = softmax(W_a h_T)
+    baseline         b_t = W_b h_t                             (on a detached h_t)
+
+Gradient paths, as the paper's hybrid training needs them:
+- the location network sees ``h_t.detach()``: it learns only from REINFORCE, and REINFORCE does
+  not reach the core through it;
+- sampled locations are detached before they enter the next glimpse, so the classification
+  loss cannot reach the location network through them;
+- the baseline sees ``h_t.detach()``: its regression loss does not train the core.
+
+The model is generic over the retina (k, C, g), the number of glimpses and of classes: it takes
+them from the environment's observation and action spaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.distributions import Normal
+
+
+@dataclass
+class RAMConfig:
+    """Sizes of the Recurrent Attention Model; the defaults are the paper's."""
+
+    glimpse_hidden: int = 128
+    """Units of h_g, the glimpse's own features."""
+    location_hidden: int = 128
+    """Units of h_l, the features of where the glimpse was taken."""
+    glimpse_features: int = 256
+    """Units of g, the combined glimpse representation."""
+    core_size: int = 256
+    """Units of the recurrent state h_t."""
+    core: str = "rnn"
+    """Core network: "rnn" (ReLU RNN, the paper's) or "lstm"."""
+    location_std: float = 0.1
+    """Standard deviation of the Gaussian location policy, in [-1, 1] units."""
+
+
+class RecurrentAttentionModel(nn.Module):
+    """The RAM: one call of :meth:`step` per glimpse; see the module docstring."""
+
+    def __init__(self, glimpse_shape: tuple[int, ...], num_classes: int, config: RAMConfig):
+        super().__init__()
+        if config.core not in ("rnn", "lstm"):
+            raise ValueError(f"core must be 'rnn' or 'lstm', got {config.core!r}")
+        if config.location_std <= 0:
+            raise ValueError(f"location_std must be > 0, got {config.location_std}")
+        self.config = config
+        glimpse_size = int(torch.tensor(glimpse_shape).prod())
+        self.glimpse_in = nn.Linear(glimpse_size, config.glimpse_hidden)
+        self.location_in = nn.Linear(2, config.location_hidden)
+        self.glimpse_out = nn.Linear(config.glimpse_hidden, config.glimpse_features)
+        self.location_out = nn.Linear(config.location_hidden, config.glimpse_features)
+        if config.core == "rnn":
+            self.core = nn.RNNCell(config.glimpse_features, config.core_size, nonlinearity="relu")
+        else:
+            self.core = nn.LSTMCell(config.glimpse_features, config.core_size)
+        self.locator = nn.Linear(config.core_size, 2)
+        self.classifier = nn.Linear(config.core_size, num_classes)
+        self.baseline = nn.Linear(config.core_size, 1)
+
+    def initial_state(self, batch: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        zeros = torch.zeros(batch, self.config.core_size, device=self.locator.weight.device)
+        return zeros if self.config.core == "rnn" else (zeros, zeros.clone())
+
+    def step(self, glimpse: torch.Tensor, location: torch.Tensor, state):
+        """Take in one glimpse and where it was taken; returns (new state, h_t)."""
+        h_g = torch.relu(self.glimpse_in(glimpse.flatten(1)))
+        h_l = torch.relu(self.location_in(location.detach()))
+        g = torch.relu(self.glimpse_out(h_g) + self.location_out(h_l))
+        state = self.core(g, state)
+        hidden = state if self.config.core == "rnn" else state[0]
+        return state, hidden
+
+    def location_policy(self, hidden: torch.Tensor) -> Normal:
+        """The distribution of the next location; trained by REINFORCE only."""
+        mean = torch.tanh(self.locator(hidden.detach()))
+        return Normal(mean, self.config.location_std)
+
+    def classify(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Class logits from the last state."""
+        return self.classifier(hidden)
+
+    def value(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The baseline b_t, from a detached state: it does not train the core."""
+        return self.baseline(hidden.detach()).squeeze(-1)

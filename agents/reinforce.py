@@ -1,0 +1,103 @@
+"""Episodes of the RAM against a Glimpse vector env, and the losses that train it.
+
+The agent talks to the environment only through its API: it receives glimpses and where they
+were taken, sends ``{location, label}`` actions, and learns from the final reward and, in the
+hybrid mode, the true ``label`` the environment reports when the episode ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.distributions import Categorical
+from torch.nn import functional as F
+
+from agents.ram import RecurrentAttentionModel
+
+
+@dataclass
+class Episodes:
+    """What one batch of episodes leaves for the losses (B episodes, T glimpses)."""
+
+    location_log_probs: torch.Tensor
+    """(T - 1, B): log-probability of each sampled location l_2 .. l_T."""
+    baselines: torch.Tensor
+    """(T, B): the baseline b_t after each glimpse."""
+    logits: torch.Tensor
+    """(B, classes): the class scores after the last glimpse."""
+    label_log_probs: torch.Tensor | None
+    """(B,): log-probability of the sampled class (pure-RL mode), else None."""
+    rewards: torch.Tensor
+    """(B,): 1 for a right answer, 0 for a wrong one."""
+    labels: torch.Tensor
+    """(B,): the true classes, from the final info."""
+    indices: np.ndarray
+    """(B,): the images' indices in their split, from the reset info."""
+
+
+def play(envs, model: RecurrentAttentionModel, *, sample_labels: bool, greedy: bool = False):
+    """Run one episode in every env of ``envs`` (a TorchObservations-wrapped vector env).
+
+    Every env is reset first, so ``envs`` should have autoreset disabled. ``greedy`` takes the
+    mean location instead of sampling one (the deterministic policy, for evaluation only).
+    """
+    observation, info = envs.reset()
+    indices = info["index"]
+    batch = observation["glimpse"].shape[0]
+    num_glimpses = envs.unwrapped.num_glimpses
+    state = model.initial_state(batch)
+    log_probs, baselines = [], []
+    label_log_probs = None
+    for t in range(num_glimpses):
+        state, hidden = model.step(observation["glimpse"], observation["location"], state)
+        baselines.append(model.value(hidden))
+        if t + 1 < num_glimpses:
+            policy = model.location_policy(hidden)
+            location = policy.mean if greedy else policy.sample()
+            log_probs.append(policy.log_prob(location).sum(-1))
+            label = torch.zeros(batch, dtype=torch.int64)  # read only at the last step
+        else:
+            logits = model.classify(hidden)
+            location = torch.zeros(batch, 2)  # the episode ends: the location is not used
+            if sample_labels and not greedy:
+                classes = Categorical(logits=logits)
+                label = classes.sample()
+                label_log_probs = classes.log_prob(label)
+            else:
+                label = logits.argmax(-1)
+        observation, reward, terminated, _, info = envs.step(
+            {"location": location.detach(), "label": label.detach()}
+        )
+    if not bool(terminated.all()):
+        raise RuntimeError("episodes did not end after num_glimpses steps")
+    return Episodes(
+        location_log_probs=torch.stack(log_probs) if log_probs else torch.zeros(0, batch),
+        baselines=torch.stack(baselines),
+        logits=logits,
+        label_log_probs=label_log_probs,
+        rewards=reward.float(),
+        labels=torch.from_numpy(info["label"]),
+        indices=indices,
+    )
+
+
+def losses(episodes: Episodes) -> dict[str, torch.Tensor]:
+    """The training losses of one batch; their sum is what to minimise.
+
+    - ``reinforce``: REINFORCE with baseline for the locations, ``-(R - b_t) log pi(l_t+1)``
+      summed over time, averaged over episodes (and, in pure-RL mode, for the class too);
+    - ``classification``: cross-entropy against the true label (hybrid mode only);
+    - ``baseline``: mean squared error of b_t against R.
+    """
+    rewards = episodes.rewards
+    advantage = (rewards - episodes.baselines).detach()  # (T, B)
+    reinforce = -(advantage[:-1] * episodes.location_log_probs).sum(0).mean()
+    result = {"baseline": F.mse_loss(episodes.baselines, rewards.expand_as(episodes.baselines))}
+    if episodes.label_log_probs is None:
+        result["classification"] = F.cross_entropy(episodes.logits, episodes.labels)
+    else:
+        reinforce = reinforce - (advantage[-1] * episodes.label_log_probs).mean()
+    result["reinforce"] = reinforce
+    return result

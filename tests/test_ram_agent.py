@@ -1,0 +1,105 @@
+"""The RAM agent: gradient paths of each loss, and an episode played through the env API."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
+from agents.reinforce import losses, play  # noqa: E402
+from ram_env.torch_interop import TorchObservations  # noqa: E402
+from ram_env.vector import GlimpseVectorEnv  # noqa: E402
+
+TINY = RAMConfig(glimpse_hidden=5, location_hidden=4, glimpse_features=6, core_size=7)
+GROUPS = {
+    "glimpse network": ("glimpse_in", "location_in", "glimpse_out", "location_out"),
+    "core": ("core",),
+    "location network": ("locator",),
+    "action network": ("classifier",),
+    "baseline": ("baseline",),
+}
+
+
+def tiny_envs(num_envs: int = 6) -> TorchObservations:
+    """A vector env on 12 random 10x10 images of 3 classes: no MNIST needed."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 10, 10), dtype=np.uint8)
+    labels = np.arange(12) % 3
+    envs = GlimpseVectorEnv(
+        num_envs,
+        images,
+        labels,
+        task="translated",
+        canvas_size=16,
+        glimpse_size=4,
+        num_scales=2,
+        num_glimpses=4,
+        autoreset_mode="Disabled",
+    )
+    envs.reset(seed=0)
+    return TorchObservations(envs)
+
+
+def gradient_norms(model, loss) -> dict[str, float]:
+    """Sum of |gradient| of ``loss`` per part of the model (0 where no gradient arrives)."""
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    norms = {}
+    for group, prefixes in GROUPS.items():
+        grads = [p.grad for n, p in model.named_parameters() if n.split(".")[0] in prefixes]
+        norms[group] = float(sum(g.abs().sum() for g in grads if g is not None))
+    return norms
+
+
+@pytest.mark.parametrize("core", ["rnn", "lstm"])
+def test_each_loss_trains_exactly_the_parts_the_paper_says(core):
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, RAMConfig(**{**TINY.__dict__, "core": core}))
+    terms = losses(play(tiny_envs(), model, sample_labels=False))
+
+    # Cross-entropy: action, core and glimpse networks; never the location network (not even
+    # through the sampled locations) nor the baseline.
+    norms = gradient_norms(model, terms["classification"])
+    for group in ("action network", "core", "glimpse network"):
+        assert norms[group] > 0, group
+    assert norms["location network"] == 0 and norms["baseline"] == 0
+
+    # REINFORCE for the locations: only the location network.
+    model_episodes = play(tiny_envs(), model, sample_labels=False)
+    model_episodes.rewards = torch.tensor([1.0, 0, 1, 0, 1, 0])  # make advantages non-zero
+    norms = gradient_norms(model, losses(model_episodes)["reinforce"])
+    assert norms["location network"] > 0
+    assert all(norms[g] == 0 for g in GROUPS if g != "location network"), norms
+
+    # Baseline regression: only the baseline, not the core.
+    norms = gradient_norms(model, losses(play(tiny_envs(), model, sample_labels=False))["baseline"])
+    assert norms["baseline"] > 0
+    assert all(norms[g] == 0 for g in GROUPS if g != "baseline"), norms
+
+
+def test_pure_rl_trains_the_classifier_from_the_reward_only():
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    episodes = play(tiny_envs(), model, sample_labels=True)
+    terms = losses(episodes)
+    assert "classification" not in terms  # the true label is not used
+    episodes.rewards = torch.tensor([1.0, 0, 1, 0, 1, 0])
+    norms = gradient_norms(model, losses(episodes)["reinforce"])
+    for group in ("action network", "core", "glimpse network", "location network"):
+        assert norms[group] > 0, group
+    assert norms["baseline"] == 0
+
+
+def test_an_episode_uses_the_env_api_only():
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    envs = tiny_envs()
+    episodes = play(envs, model, sample_labels=False)
+    assert episodes.location_log_probs.shape == (3, 6)  # T - 1 chosen locations
+    assert episodes.baselines.shape == (4, 6)
+    predictions = episodes.logits.argmax(-1)
+    # The reward is the env's verdict on the predicted label, and the labels come from the env.
+    np.testing.assert_array_equal(
+        episodes.rewards.numpy(), (predictions == episodes.labels).float().numpy()
+    )
+    np.testing.assert_array_equal(episodes.labels.numpy(), np.asarray(episodes.indices) % 3)
