@@ -37,13 +37,21 @@ class Episodes:
     """(B,): the images' indices in their split, from the reset info."""
 
 
-def play(envs, model: RecurrentAttentionModel, *, sample_labels: bool, greedy: bool = False):
+def play(
+    envs,
+    model: RecurrentAttentionModel,
+    *,
+    sample_labels: bool,
+    greedy: bool = False,
+    seed: int | None = None,
+):
     """Run one episode in every env of ``envs`` (a TorchObservations-wrapped vector env).
 
-    Every env is reset first, so ``envs`` should have autoreset disabled. ``greedy`` takes the
-    mean location instead of sampling one (the deterministic policy, for evaluation only).
+    Every env is reset first (with ``seed`` if given), so ``envs`` should have autoreset
+    disabled. ``greedy`` takes the mean location instead of sampling one (the deterministic
+    policy, for evaluation only).
     """
-    observation, info = envs.reset()
+    observation, info = envs.reset(seed=seed)
     indices = info["index"]
     batch = observation["glimpse"].shape[0]
     num_glimpses = envs.unwrapped.num_glimpses

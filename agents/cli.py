@@ -1,0 +1,72 @@
+"""Command-line flags from a dataclass: one ``--flag`` per field, its docstring as the help."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import itertools
+import textwrap
+import typing
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The string literal under each annotated field of a class body (its "docstring")."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    docs = {}
+    for node, following in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[node.target.id] = following.value.value
+    return docs
+
+
+def parse_config(cls: type[T], argv: list[str] | None = None, description: str = "") -> T:
+    """Build ``cls`` (a dataclass) from command-line flags; ``--help`` lists every field."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    docs = field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        kind, optional = _base_type(hints[field.name])
+        flag = "--" + field.name.replace("_", "-")
+        help_text = docs.get(field.name, "")
+        if kind is bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text
+            )
+        else:
+            parser.add_argument(
+                flag,
+                type=_optional(kind) if optional else kind,
+                default=field.default,
+                help=help_text,
+                metavar=kind.__name__.upper(),
+            )
+    return cls(**vars(parser.parse_args(argv)))
+
+
+def _base_type(hint: Any) -> tuple[type, bool]:
+    """(the type, whether None is allowed) of a field annotation such as ``int | None``."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if args:
+        return args[0], len(args) < len(typing.get_args(hint))
+    return hint, False
+
+
+def _optional(kind: type):
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse

@@ -1,0 +1,81 @@
+"""Error rates of a RAM on a fixed split: one pass over its canvases, as the test protocol says."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from agents.ram import RecurrentAttentionModel
+from agents.reinforce import play
+from ram_env.torch_interop import TorchObservations
+
+
+def make_envs(env_id: str, num_envs: int, split: str, **env_kwargs) -> TorchObservations:
+    """The native vector env of ``env_id`` with autoreset off, yielding torch tensors."""
+    envs = gym.make_vec(
+        env_id, num_envs=num_envs, split=split, autoreset_mode="Disabled", **env_kwargs
+    )
+    return TorchObservations(envs)
+
+
+@torch.no_grad()
+def class_probabilities(
+    model: RecurrentAttentionModel,
+    envs: TorchObservations,
+    *,
+    greedy: bool = False,
+    seed: int = 0,
+) -> np.ndarray:
+    """(M, classes): the model's class probabilities for every canvas of the envs' fixed split,
+    one trajectory each; env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds of
+    episodes cover each canvas once (later visits are dropped)."""
+    vector_env = envs.unwrapped
+    size, num_envs = len(vector_env.episodes.generator), vector_env.num_envs
+    probabilities = np.zeros((size, vector_env.num_classes), np.float32)
+    for round_ in range(math.ceil(size / num_envs)):
+        episodes = play(
+            envs, model, sample_labels=False, greedy=greedy, seed=seed if round_ == 0 else None
+        )
+        first_visit = round_ * num_envs + np.arange(num_envs) < size
+        indices = np.asarray(episodes.indices)[first_visit]
+        probabilities[indices] = torch.softmax(episodes.logits, -1).numpy()[first_visit]
+    return probabilities
+
+
+def error_rates(
+    model: RecurrentAttentionModel,
+    env_id: str,
+    split: str,
+    *,
+    num_envs: int = 500,
+    mc_samples: int = 0,
+    seed: int = 0,
+    **env_kwargs,
+) -> dict[str, float]:
+    """Percent errors on ``split``: ``single`` (one sampled trajectory per image: the honest
+    number), ``greedy`` (the mean-location policy) and, if ``mc_samples`` > 1, ``mc`` (class
+    probabilities averaged over that many sampled trajectories)."""
+    envs = make_envs(env_id, num_envs, split, **env_kwargs)
+    labels = envs.unwrapped.episodes.labels
+    model.eval()
+    try:
+        single = class_probabilities(model, envs, seed=seed)
+        errors = {
+            "single": _error(single, labels),
+            "greedy": _error(class_probabilities(model, envs, greedy=True, seed=seed), labels),
+        }
+        if mc_samples > 1:
+            total = single.copy()
+            for sample in range(1, mc_samples):
+                total += class_probabilities(model, envs, seed=seed + sample)
+            errors["mc"] = _error(total, labels)
+    finally:
+        model.train()
+    return errors
+
+
+def _error(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(100.0 * np.mean(probabilities.argmax(1) != labels))

@@ -1,0 +1,87 @@
+"""Pictures of a trained RAM: glimpse trajectories as a GIF, and the learning curve."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from PIL import Image
+
+from agents.ram import RecurrentAttentionModel
+
+
+@torch.no_grad()
+def glimpse_gif(
+    model: RecurrentAttentionModel,
+    env_id: str,
+    path: Path,
+    *,
+    episodes: int = 6,
+    seed: int = 0,
+    **env_kwargs,
+) -> None:
+    """A GIF of ``episodes`` test episodes side by side, drawn by the env's rgb_array renderer
+    (current glimpse's patches, earlier fixations, predicted and true label at the end)."""
+    envs = [
+        gym.make(env_id, split="test", render_mode="rgb_array", **env_kwargs)
+        for _ in range(episodes)
+    ]
+    observations = [env.reset(seed=seed, options={"index": i})[0] for i, env in enumerate(envs)]
+    num_glimpses = envs[0].unwrapped.num_glimpses
+    state = model.initial_state(episodes)
+    frames = [_side_by_side([env.render() for env in envs])]
+    for t in range(num_glimpses):
+        glimpse = torch.from_numpy(np.stack([o["glimpse"] for o in observations]))
+        location = torch.from_numpy(np.stack([o["location"] for o in observations]))
+        state, hidden = model.step(glimpse, location, state)
+        if t + 1 < num_glimpses:
+            locations = model.location_policy(hidden).sample().numpy()
+            labels = np.zeros(episodes, np.int64)
+        else:
+            locations = np.zeros((episodes, 2), np.float32)
+            labels = model.classify(hidden).argmax(-1).numpy()
+        observations = [
+            env.step({"location": locations[i], "label": labels[i]})[0]
+            for i, env in enumerate(envs)
+        ]
+        frames.append(_side_by_side([env.render() for env in envs]))
+    frames += [frames[-1]] * 3  # linger on the answer
+    pictures = [Image.fromarray(frame) for frame in frames]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp.gif")
+    pictures[0].save(temporary, save_all=True, append_images=pictures[1:], duration=500, loop=0)
+    temporary.replace(path)
+
+
+def _side_by_side(frames: list[np.ndarray]) -> np.ndarray:
+    gap = np.full((frames[0].shape[0], 4, 3), 255, np.uint8)
+    parts = [part for frame in frames for part in (frame, gap)][:-1]
+    return np.concatenate(parts, axis=1)
+
+
+def learning_curve(metrics_csv: Path, path: Path) -> None:
+    """Training and validation error per epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    with metrics_csv.open() as file:
+        rows = list(csv.DictReader(file))
+    epochs = [int(row["epoch"]) for row in rows]
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(epochs, [100 - 100 * float(r["train_accuracy"]) for r in rows], label="train")
+    axes.plot(epochs, [float(r["val_error"]) for r in rows], label="validation (1 trajectory)")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("error (%)")
+    axes.set_yscale("log")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    temporary = path.with_suffix(".tmp.png")
+    figure.savefig(temporary)
+    plt.close(figure)
+    temporary.replace(path)

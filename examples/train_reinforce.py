@@ -1,0 +1,268 @@
+"""Train the Recurrent Attention Model (Mnih et al. 2014) with REINFORCE against a Glimpse env.
+
+    python examples/train_reinforce.py                          # a few minutes: a quick look
+    python examples/train_reinforce.py --env-id GlimpseMNIST-v0 --epochs 200 --run-name mnist
+
+Every epoch: one pass of training episodes, then the error on the fixed validation split; the
+model with the lowest validation error is kept. At the end: the error on the fixed test split
+with one sampled trajectory per image (the number to report), and, labelled as such, with the
+mean-location policy and averaged over ``--mc-samples`` trajectories. Everything goes to
+``runs/<run-name>/``; ``--resume`` continues a stopped run from its last checkpoint with the
+results it would have had.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+import ram_env  # noqa: F401  (registers the ids)
+from agents.cli import parse_config
+from agents.evaluation import error_rates, make_envs
+from agents.pictures import glimpse_gif, learning_curve
+from agents.ram import RAMConfig, RecurrentAttentionModel
+from agents.reinforce import losses, play
+
+
+@dataclass
+class Config:
+    """Settings of one training run."""
+
+    env_id: str = "GlimpseMNIST-Cluttered60-v0"
+    """Registered environment id; its retina and number of glimpses are the paper's."""
+    num_glimpses: int | None = None
+    """Glimpses per episode (default: the environment's)."""
+    epochs: int = 3
+    """Training epochs (the default is a quick look; see the README for full runs)."""
+    episodes_per_epoch: int = 55_000
+    """Training episodes per epoch (55,000 = the training split once)."""
+    batch_size: int = 128
+    """Episodes per gradient step (also the number of envs stepped together)."""
+    learning_rate: float = 1e-3
+    """Learning rate at the start."""
+    final_learning_rate: float = 1e-5
+    """Learning rate at the end: it falls linearly over the run."""
+    optimizer: str = "adam"
+    """"adam" or "sgd" (with momentum, the paper's)."""
+    momentum: float = 0.9
+    """Momentum of SGD."""
+    max_grad_norm: float = 5.0
+    """Gradients are clipped to this norm (0: no clipping)."""
+    mode: str = "hybrid"
+    """"hybrid": class by cross-entropy, locations by REINFORCE; "rl": both by REINFORCE."""
+    core: str = "rnn"
+    """Core network: "rnn" (the paper's) or "lstm"."""
+    location_std: float = 0.1
+    """Standard deviation of the Gaussian location policy."""
+    hidden_size: int = 256
+    """Units of the core (and of the combined glimpse features)."""
+    seed: int = 1
+    """Seeds the model, the environments and the sampling."""
+    eval_envs: int = 500
+    """Environments stepped together when evaluating."""
+    mc_samples: int = 0
+    """If > 1, also report the test error of class probabilities averaged over this many
+    trajectories (labelled: not comparable with the paper)."""
+    gif_episodes: int = 6
+    """Test episodes drawn in the GIF."""
+    run_name: str | None = None
+    """Name of the run's folder under runs_dir (default: env id and seed)."""
+    runs_dir: str = "runs"
+    """Where run folders go."""
+    resume: bool = False
+    """Continue the run in runs_dir/run_name from its last checkpoint."""
+    threads: int = 0
+    """Torch CPU threads (0: torch's default)."""
+
+
+def main(config: Config) -> dict:
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    run_name = config.run_name or f"{config.env_id}-seed{config.seed}"
+    run_dir = Path(config.runs_dir) / run_name
+    env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
+    probe = gym.make(config.env_id, **env_kwargs).unwrapped
+    ram_config = RAMConfig(
+        glimpse_features=config.hidden_size,
+        core_size=config.hidden_size,
+        core=config.core,
+        location_std=config.location_std,
+    )
+    torch.manual_seed(config.seed)
+    model = RecurrentAttentionModel(
+        probe.observation_space["glimpse"].shape, probe.num_classes, ram_config
+    )
+    optimizer = make_optimizer(config, model)
+    batches_per_epoch = math.ceil(config.episodes_per_epoch / config.batch_size)
+    total_batches = config.epochs * batches_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda done: (
+            1 - (1 - config.final_learning_rate / config.learning_rate) * done / total_batches
+        ),
+    )
+
+    first_epoch, best_val, started = 1, math.inf, time.time()
+    checkpoint_path = run_dir / "checkpoint.pt"
+    if config.resume:
+        checkpoint = load_checkpoint(checkpoint_path)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        schedule.load_state_dict(checkpoint["schedule"])
+        first_epoch, best_val = checkpoint["epoch"] + 1, checkpoint["best_val"]
+        started -= checkpoint["seconds"]
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise SystemExit(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+    writer = SummaryWriter(run_dir / "tensorboard")
+
+    for epoch in range(first_epoch, config.epochs + 1):
+        # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
+        # exactly as the uninterrupted one would have.
+        torch.manual_seed(config.seed * 100_003 + epoch)
+        envs = make_envs(config.env_id, config.batch_size, "train", **env_kwargs)
+        envs.reset(seed=config.seed * 100_003 + epoch)
+        totals = {"loss": 0.0, "reward": 0.0}
+        progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
+        for batch in progress:
+            episodes = play(envs, model, sample_labels=config.mode == "rl")
+            terms = losses(episodes)
+            loss = sum(terms.values())
+            optimizer.zero_grad()
+            loss.backward()
+            if config.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            totals["loss"] += loss.item()
+            totals["reward"] += episodes.rewards.mean().item()
+            progress.set_postfix(
+                loss=f"{totals['loss'] / (batch + 1):.3f}",
+                accuracy=f"{totals['reward'] / (batch + 1):.3f}",
+            )
+        envs.close()
+        val = error_rates(
+            model, config.env_id, "val", num_envs=config.eval_envs, seed=epoch, **env_kwargs
+        )["single"]
+        row = {
+            "epoch": epoch,
+            "train_loss": totals["loss"] / batches_per_epoch,
+            "train_accuracy": totals["reward"] / batches_per_epoch,
+            "val_error": val,
+            "learning_rate": schedule.get_last_lr()[0],
+            "seconds": time.time() - started,
+        }
+        append_csv(run_dir / "metrics.csv", row)
+        for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
+            writer.add_scalar(key, row[key], epoch)
+        print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
+        if val < best_val:
+            best_val = val
+            save_atomically({"model": model.state_dict(), "epoch": epoch}, run_dir / "best.pt")
+        save_atomically(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "epoch": epoch,
+                "best_val": best_val,
+                "seconds": time.time() - started,
+                "config": dataclasses.asdict(config),
+                "ram_config": dataclasses.asdict(ram_config),
+            },
+            checkpoint_path,
+        )
+    writer.close()
+
+    model.load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
+    test = error_rates(
+        model,
+        config.env_id,
+        "test",
+        num_envs=config.eval_envs,
+        mc_samples=config.mc_samples,
+        seed=0,
+        **env_kwargs,
+    )
+    results = {
+        "env_id": config.env_id,
+        "epochs": config.epochs,
+        "best_val_error": best_val,
+        "test_error_single_trajectory": test["single"],
+        "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
+        "wall_seconds": time.time() - started,
+    }
+    if "mc" in test:
+        key = f"test_error_{config.mc_samples}_trajectories_averaged (not the paper's protocol)"
+        results[key] = test["mc"]
+    write_atomically(run_dir / "results.json", json.dumps(results, indent=2))
+    learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
+    glimpse_gif(
+        model, config.env_id, run_dir / "glimpses.gif", episodes=config.gif_episodes, **env_kwargs
+    )
+    print(json.dumps(results, indent=2))
+    print(f"wrote {run_dir}")
+    return results
+
+
+def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=config.learning_rate, momentum=config.momentum
+        )
+    raise SystemExit(f"--optimizer must be adam or sgd, got {config.optimizer!r}")
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint, or a clear error naming the file and what is wrong with it."""
+    if not path.exists():
+        raise SystemExit(f"{path}: no checkpoint to resume from")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise SystemExit(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+
+
+def save_atomically(state: dict, path: Path) -> None:
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("wb") as file:
+        torch.save(state, file)
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(path)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
+def append_csv(path: Path, row: dict) -> None:
+    """Append a row (rewriting the file atomically, header included)."""
+    rows = list(csv.DictReader(path.open())) if path.exists() else []
+    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [row]
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerows(rows)
+    temporary.replace(path)
+
+
+if __name__ == "__main__":
+    main(parse_config(Config, description=__doc__.splitlines()[0]))
