@@ -41,7 +41,7 @@ def glimpse_gif(
             locations = model.location_policy(hidden).sample().numpy()
             labels = np.zeros(episodes, np.int64)
         else:
-            locations = np.zeros((episodes, 2), np.float32)
+            locations = location.numpy()  # the episode ends here: stay where it is
             labels = model.classify(hidden).argmax(-1).numpy()
         observations = [
             env.step({"location": locations[i], "label": labels[i]})[0]

@@ -68,7 +68,7 @@ def play(
             label = torch.zeros(batch, dtype=torch.int64)  # read only at the last step
         else:
             logits = model.classify(hidden)
-            location = torch.zeros(batch, 2)  # the episode ends: the location is not used
+            location = observation["location"]  # the episode ends here: stay where it is
             if sample_labels and not greedy:
                 classes = Categorical(logits=logits)
                 label = classes.sample()

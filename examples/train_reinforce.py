@@ -113,15 +113,18 @@ def main(config: Config) -> dict:
         ),
     )
 
-    first_epoch, best_val, started = 1, math.inf, time.time()
+    first_epoch, best_val, history, started = 1, math.inf, [], time.time()
     checkpoint_path = run_dir / "checkpoint.pt"
-    if config.resume:
+    if config.resume and checkpoint_path.exists():
         checkpoint = load_checkpoint(checkpoint_path)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
         first_epoch, best_val = checkpoint["epoch"] + 1, checkpoint["best_val"]
+        history = checkpoint["history"]
         started -= checkpoint["seconds"]
+    elif config.resume:
+        print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise SystemExit(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -164,10 +167,7 @@ def main(config: Config) -> dict:
             "learning_rate": schedule.get_last_lr()[0],
             "seconds": time.time() - started,
         }
-        append_csv(run_dir / "metrics.csv", row)
-        for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
-            writer.add_scalar(key, row[key], epoch)
-        print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
+        history.append(row)
         if val < best_val:
             best_val = val
             save_atomically({"model": model.state_dict(), "epoch": epoch}, run_dir / "best.pt")
@@ -179,11 +179,18 @@ def main(config: Config) -> dict:
                 "epoch": epoch,
                 "best_val": best_val,
                 "seconds": time.time() - started,
+                "history": history,
                 "config": dataclasses.asdict(config),
                 "ram_config": dataclasses.asdict(ram_config),
             },
             checkpoint_path,
         )
+        # Logs are written from the checkpoint's history, after it: a kill cannot leave a log
+        # row the checkpoint does not know.
+        write_csv(run_dir / "metrics.csv", history)
+        for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
+            writer.add_scalar(key, row[key], epoch)
+        print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
     writer.close()
 
     model.load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
@@ -252,13 +259,10 @@ def write_atomically(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
-def append_csv(path: Path, row: dict) -> None:
-    """Append a row (rewriting the file atomically, header included)."""
-    rows = list(csv.DictReader(path.open())) if path.exists() else []
-    rows = [r for r in rows if int(r["epoch"]) < row["epoch"]] + [row]
+def write_csv(path: Path, rows: list[dict]) -> None:
     temporary = path.with_suffix(".tmp")
     with temporary.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(row))
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     temporary.replace(path)

@@ -1,0 +1,117 @@
+"""examples/train_reinforce.py: command line, reproducibility, resuming after a kill, bad files."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("tensorboard")
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "examples" / "train_reinforce.py"
+sys.path.insert(0, str(ROOT / "examples"))
+import train_reinforce  # noqa: E402
+
+TINY = [
+    "--env-id",
+    "GlimpseMNIST-v0",
+    "--episodes-per-epoch",
+    "1024",
+    "--batch-size",
+    "64",
+    "--eval-envs",
+    "1000",
+    "--gif-episodes",
+    "2",
+    "--threads",
+    "1",
+]
+
+
+def run_script(args, **kwargs):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, **kwargs
+    )
+
+
+def outcome(run_dir: Path) -> tuple[list[list[str]], dict, dict]:
+    """Everything a run computed, without its wall-clock times."""
+    rows = [line.split(",")[:-1] for line in (run_dir / "metrics.csv").read_text().splitlines()]
+    results = json.loads((run_dir / "results.json").read_text())
+    results.pop("wall_seconds")
+    weights = torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]
+    return rows, results, weights
+
+
+def assert_same_outcome(a: Path, b: Path):
+    rows_a, results_a, weights_a = outcome(a)
+    rows_b, results_b, weights_b = outcome(b)
+    assert rows_a == rows_b
+    assert results_a == results_b
+    for name in weights_a:
+        assert torch.equal(weights_a[name], weights_b[name]), name
+
+
+def test_help_lists_every_setting():
+    text = run_script(["--help"]).stdout
+    for field in fields(train_reinforce.Config):
+        assert "--" + field.name.replace("_", "-") in text
+
+
+def test_same_seed_same_numbers(tmp_path, mnist_dir):
+    for name in ("a", "b"):
+        config = train_reinforce.parse_config(
+            train_reinforce.Config,
+            [*TINY, "--epochs", "2", "--run-name", name, "--runs-dir", str(tmp_path)],
+        )
+        train_reinforce.main(config)
+    assert_same_outcome(tmp_path / "a", tmp_path / "b")
+    for artefact in ("config.json", "best.pt", "learning_curve.png", "glimpses.gif"):
+        assert (tmp_path / "a" / artefact).stat().st_size > 0
+    results = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert 0 <= results["test_error_single_trajectory"] < 90  # better than chance already
+
+
+def test_a_killed_run_resumes_to_the_same_result(tmp_path, mnist_dir):
+    common = [*TINY, "--epochs", "3", "--runs-dir", str(tmp_path)]
+    assert run_script([*common, "--run-name", "whole"]).returncode == 0
+
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *common, "--run-name", "killed"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    metrics = tmp_path / "killed" / "metrics.csv"
+    deadline = time.time() + 120
+    while not checkpoint.exists():
+        assert process.poll() is None and time.time() < deadline, "run ended before the kill"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = metrics.exists() and len(metrics.read_text().splitlines()) == 4
+    assert not finished, "the run finished before it was killed"
+
+    resumed = run_script([*common, "--run-name", "killed", "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert_same_outcome(tmp_path / "whole", tmp_path / "killed")
+
+
+def test_bad_checkpoint_and_existing_run_are_refused(tmp_path, mnist_dir):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    result = run_script([*TINY, "--runs-dir", str(tmp_path), "--run-name", "run", "--resume"])
+    assert result.returncode != 0
+    assert "checkpoint.pt: unreadable checkpoint" in result.stderr
+    result = run_script([*TINY, "--runs-dir", str(tmp_path), "--run-name", "run"])
+    assert result.returncode != 0 and "exists: pass --resume" in result.stderr
+    assert (run_dir / "checkpoint.pt").read_bytes() == b"not a checkpoint"  # nothing lost
