@@ -35,13 +35,15 @@ def class_probabilities(
     vector_env = envs.unwrapped
     size, num_envs = len(vector_env.episodes.generator), vector_env.num_envs
     probabilities = np.zeros((size, vector_env.num_classes), np.float32)
-    for round_ in range(math.ceil(size / num_envs)):
-        episodes = play(
-            envs, model, sample_labels=False, greedy=greedy, seed=seed if round_ == 0 else None
-        )
-        first_visit = round_ * num_envs + np.arange(num_envs) < size
-        indices = np.asarray(episodes.indices)[first_visit]
-        probabilities[indices] = torch.softmax(episodes.logits, -1).numpy()[first_visit]
+    with torch.random.fork_rng():  # sampled locations depend on ``seed`` only
+        torch.manual_seed(seed)
+        for round_ in range(math.ceil(size / num_envs)):
+            episodes = play(
+                envs, model, sample_labels=False, greedy=greedy, seed=seed if round_ == 0 else None
+            )
+            first_visit = round_ * num_envs + np.arange(num_envs) < size
+            indices = np.asarray(episodes.indices)[first_visit]
+            probabilities[indices] = torch.softmax(episodes.logits, -1).numpy()[first_visit]
     return probabilities
 
 

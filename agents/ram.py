@@ -54,6 +54,8 @@ class RecurrentAttentionModel(nn.Module):
         if config.location_std <= 0:
             raise ValueError(f"location_std must be > 0, got {config.location_std}")
         self.config = config
+        self.glimpse_shape = tuple(glimpse_shape)
+        self.num_classes = num_classes
         glimpse_size = int(torch.tensor(glimpse_shape).prod())
         self.glimpse_in = nn.Linear(glimpse_size, config.glimpse_hidden)
         self.location_in = nn.Linear(2, config.location_hidden)

@@ -17,7 +17,6 @@ import csv
 import dataclasses
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
+from agents.checkpoints import load_checkpoint, load_model, model_state, save_atomically
 from agents.cli import parse_config
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
@@ -170,21 +170,21 @@ def main(config: Config) -> dict:
         history.append(row)
         if val < best_val:
             best_val = val
-            save_atomically({"model": model.state_dict(), "epoch": epoch}, run_dir / "best.pt")
-        save_atomically(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "epoch": epoch,
-                "best_val": best_val,
-                "seconds": time.time() - started,
-                "history": history,
-                "config": dataclasses.asdict(config),
-                "ram_config": dataclasses.asdict(ram_config),
-            },
-            checkpoint_path,
+            best = model_state(model, config.env_id, env_kwargs, epoch=epoch, val_error=val)
+            save_atomically(best, run_dir / "best.pt")
+        checkpoint = model_state(
+            model,
+            config.env_id,
+            env_kwargs,
+            optimizer=optimizer.state_dict(),
+            schedule=schedule.state_dict(),
+            epoch=epoch,
+            best_val=best_val,
+            seconds=time.time() - started,
+            history=history,
+            config=dataclasses.asdict(config),
         )
+        save_atomically(checkpoint, checkpoint_path)
         # Logs are written from the checkpoint's history, after it: a kill cannot leave a log
         # row the checkpoint does not know.
         write_csv(run_dir / "metrics.csv", history)
@@ -193,7 +193,7 @@ def main(config: Config) -> dict:
         print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
     writer.close()
 
-    model.load_state_dict(load_checkpoint(run_dir / "best.pt")["model"])
+    model, _, _ = load_model(run_dir / "best.pt")
     test = error_rates(
         model,
         config.env_id,
@@ -232,25 +232,6 @@ def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimi
             model.parameters(), lr=config.learning_rate, momentum=config.momentum
         )
     raise SystemExit(f"--optimizer must be adam or sgd, got {config.optimizer!r}")
-
-
-def load_checkpoint(path: Path) -> dict:
-    """A checkpoint, or a clear error naming the file and what is wrong with it."""
-    if not path.exists():
-        raise SystemExit(f"{path}: no checkpoint to resume from")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds for a damaged file
-        raise SystemExit(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
-
-
-def save_atomically(state: dict, path: Path) -> None:
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as file:
-        torch.save(state, file)
-        file.flush()
-        os.fsync(file.fileno())
-    temporary.replace(path)
 
 
 def write_atomically(path: Path, text: str) -> None:

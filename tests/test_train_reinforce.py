@@ -37,7 +37,11 @@ TINY = [
 
 def run_script(args, **kwargs):
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, **kwargs
+        [sys.executable, *(args if str(args[0]).endswith(".py") else [str(SCRIPT), *args])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        **kwargs,
     )
 
 
@@ -115,3 +119,40 @@ def test_bad_checkpoint_and_existing_run_are_refused(tmp_path, mnist_dir):
     result = run_script([*TINY, "--runs-dir", str(tmp_path), "--run-name", "run"])
     assert result.returncode != 0 and "exists: pass --resume" in result.stderr
     assert (run_dir / "checkpoint.pt").read_bytes() == b"not a checkpoint"  # nothing lost
+
+
+def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
+    config = train_reinforce.parse_config(
+        train_reinforce.Config,
+        [*TINY, "--epochs", "1", "--run-name", "r", "--runs-dir", str(tmp_path)],
+    )
+    results = train_reinforce.main(config)
+    evaluated = run_script(
+        [
+            str(ROOT / "examples" / "evaluate.py"),
+            str(tmp_path / "r" / "best.pt"),
+            "--threads",
+            "1",
+            "--num-envs",
+            "1000",
+        ]  # as in TINY: the same trajectories
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    report = json.loads(evaluated.stdout)
+    # The same model, split and seed: the same single-trajectory test error as the run's own.
+    assert report["error_single_trajectory"] == results["test_error_single_trajectory"]
+    gif = tmp_path / "g.gif"
+    rendered = run_script(
+        [
+            str(ROOT / "examples" / "render_glimpses.py"),
+            str(tmp_path / "r" / "best.pt"),
+            "--out",
+            str(gif),
+            "--episodes",
+            "3",
+        ]
+    )
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    assert gif.read_bytes()[:6] == b"GIF89a"
+    bad = run_script([str(ROOT / "examples" / "evaluate.py"), str(tmp_path / "r" / "config.json")])
+    assert bad.returncode != 0 and "unreadable checkpoint" in bad.stderr

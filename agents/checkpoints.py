@@ -1,0 +1,57 @@
+"""Saving and loading RAM checkpoints: atomic writes, clear errors for unreadable files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from agents.ram import RAMConfig, RecurrentAttentionModel
+
+
+def save_atomically(state: dict, path: Path) -> None:
+    """torch.save to a temporary file, flushed to disk, then renamed over ``path``."""
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("wb") as file:
+        torch.save(state, file)
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint's contents, or SystemExit naming the file and what is wrong with it."""
+    path = Path(path)
+    if not path.exists():
+        raise SystemExit(f"{path}: no such checkpoint")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged file
+        raise SystemExit(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+
+
+def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
+    """What it takes to rebuild and use a model later: weights, sizes and its environment."""
+    return {
+        "model": model.state_dict(),
+        "ram_config": vars(model.config).copy(),
+        "glimpse_shape": list(model.glimpse_shape),
+        "num_classes": model.num_classes,
+        "env_id": env_id,
+        "env_kwargs": dict(env_kwargs),
+        **extra,
+    }
+
+
+def load_model(path: Path) -> tuple[RecurrentAttentionModel, str, dict]:
+    """(model, env id, env kwargs) from a checkpoint written with :func:`model_state`."""
+    state = load_checkpoint(path)
+    missing = {"model", "ram_config", "glimpse_shape", "num_classes", "env_id"} - set(state)
+    if missing:
+        raise SystemExit(f"{path}: not a RAM checkpoint (missing {sorted(missing)})")
+    model = RecurrentAttentionModel(
+        tuple(state["glimpse_shape"]), state["num_classes"], RAMConfig(**state["ram_config"])
+    )
+    model.load_state_dict(state["model"])
+    return model, state["env_id"], state.get("env_kwargs", {})

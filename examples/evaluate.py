@@ -1,0 +1,57 @@
+"""Error rates of a trained RAM checkpoint on a fixed split.
+
+    python examples/evaluate.py runs/<run>/best.pt [--split test] [--mc-samples 10]
+
+Prints the single-trajectory error (the number comparable with the paper), and, labelled, the
+error of the mean-location policy and of class probabilities averaged over several trajectories.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+import ram_env  # noqa: F401  (registers the ids)
+from agents.checkpoints import load_model
+from agents.evaluation import error_rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path, help="best.pt or checkpoint.pt of a run")
+    parser.add_argument("--split", default="test", choices=["val", "test", "train"])
+    parser.add_argument("--mc-samples", type=int, default=0, help="trajectories to average")
+    parser.add_argument("--num-envs", type=int, default=500, help="episodes stepped together")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.split == "train":
+        parser.error("the train split has no fixed canvases: evaluate on val or test")
+
+    model, env_id, env_kwargs = load_model(args.checkpoint)
+    errors = error_rates(
+        model,
+        env_id,
+        args.split,
+        num_envs=args.num_envs,
+        mc_samples=args.mc_samples,
+        seed=args.seed,
+        **env_kwargs,
+    )
+    report = {
+        "env_id": env_id,
+        "split": args.split,
+        "error_single_trajectory": errors["single"],
+        "error_mean_location_policy (not the paper's protocol)": errors["greedy"],
+    }
+    if "mc" in errors:
+        key = f"error_{args.mc_samples}_trajectories_averaged (not the paper's protocol)"
+        report[key] = errors["mc"]
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
