@@ -117,10 +117,53 @@ class GlimpseEpisodes:
 
     def seed(self, envs: np.ndarray, generators: list[np.random.Generator]) -> None:
         """Give ``envs`` fresh keys from their generators and restart their episode counts."""
-        for env, generator in zip(envs, generators, strict=True):
-            self.keys[env] = generator.integers(0, 2**63, dtype=np.uint64)
+        self.set_keys(envs, draw_keys(generators))
+
+    def set_keys(self, envs: np.ndarray, keys: np.ndarray) -> None:
+        """Give ``envs`` these keys and restart their episode counts and fixed-split walks."""
+        self.keys[envs] = keys
         self.episodes[envs] = 0
         self.walked[envs] = 0
+
+    # -- whole vector steps, in one call each (what a worker process runs) --------------------
+
+    def begin(self, envs: np.ndarray, index=None, start=None) -> dict[str, Any]:
+        """Reset ``envs`` and observe every env: the work of a vector env's ``reset``."""
+        info = self.reset(envs, index=index, start=start) if len(envs) else {}
+        return {"reset_info": info, "observations": self.observe(np.arange(self.num_envs))}
+
+    def advance(
+        self,
+        resetting: np.ndarray,
+        stepping: np.ndarray,
+        locations: np.ndarray,
+        labels: np.ndarray,
+        reset_ended: bool,
+    ) -> dict[str, Any]:
+        """The work of a vector env's ``step``: reset ``resetting`` (envs whose episode ended at
+        the previous step), step ``stepping`` with checked actions, and observe every env; with
+        ``reset_ended``, then reset the envs whose episode just ended and observe them again.
+
+        Returns ``reset_info``, ``rewards``, ``terminated``, ``final`` (infos of the stepped
+        envs), ``observations`` and, with ``reset_ended``, ``final_observations`` and
+        ``ended_reset_info`` for the envs that ended.
+        """
+        result: dict[str, Any] = {"reset_info": self.reset(resetting) if len(resetting) else {}}
+        result["rewards"], result["terminated"], result["final"] = self.step(
+            stepping, locations, labels
+        )
+        observations = self.observe(np.arange(self.num_envs))
+        ended = stepping[result["terminated"]]
+        if reset_ended and len(ended):
+            result["final_observations"] = {
+                key: value[ended] for key, value in observations.items()
+            }
+            result["ended_reset_info"] = self.reset(ended)
+            fresh = self.observe(ended)
+            for key in observations:
+                observations[key][ended] = fresh[key]
+        result["observations"] = observations
+        return result
 
     def check_reset_options(self, index: Any, start: Any) -> None:
         """ValueError unless ``index`` (None or an image index) and ``start`` are valid."""
@@ -248,6 +291,11 @@ class GlimpseEpisodes:
         if self.from_mnist:
             images, self.labels = datasets.load_mnist(self.split, self.data_dir)
             self.generator = CanvasGenerator(images, self.task, self.split)
+
+
+def draw_keys(generators: list[np.random.Generator]) -> np.ndarray:
+    """One 64-bit episode key per generator (each env's ``np_random``)."""
+    return np.array([g.integers(0, 2**63, dtype=np.uint64) for g in generators], np.uint64)
 
 
 def unit_interval(words: np.ndarray) -> np.ndarray:

@@ -80,6 +80,7 @@ class GlimpseVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.all_envs = np.arange(self.num_envs)
+        self.no_envs = np.zeros(0, np.int64)
         self._seeded = np.zeros(self.num_envs, bool)
         self._needs_reset = np.zeros(self.num_envs, bool)
 
@@ -101,9 +102,9 @@ class GlimpseVectorEnv(VectorEnv):
             )
         self.episodes.check_reset_options(index, start)  # before seeding: a refusal changes nothing
         self._seed(envs, seed)
-        info = self.episodes.reset(envs, index=index, start=start)
+        result = self.episodes.begin(envs, index=index, start=start)
         self._needs_reset[envs] = False
-        return self.episodes.observe(self.all_envs), self._vector_info(envs, info)
+        return result["observations"], self._vector_info(envs, result["reset_info"])
 
     def step(self, actions: dict[str, np.ndarray]):
         locations, labels = _unpack(actions, self.num_envs)
@@ -122,31 +123,27 @@ class GlimpseVectorEnv(VectorEnv):
             locations, labels = locations[stepping], labels[stepping]
         locations, labels = self.episodes.check_actions(stepping, locations, labels)
 
-        infos: dict[str, Any] = {}
+        same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
+        reset_envs = np.flatnonzero(resetting) if resetting is not None else self.no_envs
+        result = self.episodes.advance(reset_envs, stepping, locations, labels, same_step)
+
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, bool)
-        if resetting is not None:
-            reset_envs = np.flatnonzero(resetting)
-            infos = self._vector_info(reset_envs, self.episodes.reset(reset_envs))
-        step_rewards, step_terminated, final = self.episodes.step(stepping, locations, labels)
-        rewards[stepping] = step_rewards
-        terminated[stepping] = step_terminated
-        ended = stepping[step_terminated]
+        rewards[stepping] = result["rewards"]
+        terminated[stepping] = result["terminated"]
+        ended = stepping[result["terminated"]]
         self._needs_reset[:] = False
         self._needs_reset[ended] = True
-        observations = self.episodes.observe(self.all_envs)
-        final_info = self._vector_info(
-            ended, {key: value[step_terminated] for key, value in final.items()}
-        )
-
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and len(ended):
+        final = {key: value[result["terminated"]] for key, value in result["final"].items()}
+        final_info = self._vector_info(ended, final)
+        infos = self._vector_info(reset_envs, result["reset_info"])
+        if same_step and len(ended):
             final_obs = np.full(self.num_envs, None, dtype=object)
-            for env in ended:
-                final_obs[env] = {key: value[env].copy() for key, value in observations.items()}
-            infos = self._vector_info(ended, self.episodes.reset(ended))
-            fresh = self.episodes.observe(ended)
-            for key in observations:
-                observations[key][ended] = fresh[key]
+            for i, env in enumerate(ended):
+                final_obs[env] = {
+                    key: value[i] for key, value in result["final_observations"].items()
+                }
+            infos = self._vector_info(ended, result["ended_reset_info"])
             infos.update(
                 final_obs=final_obs,
                 _final_obs=self._mask(ended),
@@ -156,7 +153,7 @@ class GlimpseVectorEnv(VectorEnv):
             self._needs_reset[ended] = False
         else:
             infos.update(final_info)
-        return observations, rewards, terminated, np.zeros(self.num_envs, bool), infos
+        return result["observations"], rewards, terminated, np.zeros(self.num_envs, bool), infos
 
     def _seed(self, envs: np.ndarray, seed: int | list[int | None] | None) -> None:
         """Seed as SyncVectorEnv seeds its envs: ``seed + i``, a list, or fresh entropy once."""
