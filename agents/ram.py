@@ -85,7 +85,8 @@ class RecurrentAttentionModel(nn.Module):
     def location_policy(self, hidden: torch.Tensor) -> Normal:
         """The distribution of the next location; trained by REINFORCE only."""
         mean = torch.tanh(self.locator(hidden.detach()))
-        return Normal(mean, self.config.location_std)
+        # validate_args=False: the argument checks cost more than the rest of the step.
+        return Normal(mean, self.config.location_std, validate_args=False)
 
     def classify(self, hidden: torch.Tensor) -> torch.Tensor:
         """Class logits from the last state."""

@@ -70,7 +70,7 @@ def play(
             logits = model.classify(hidden)
             location = observation["location"]  # the episode ends here: stay where it is
             if sample_labels and not greedy:
-                classes = Categorical(logits=logits)
+                classes = Categorical(logits=logits, validate_args=False)
                 label = classes.sample()
                 label_log_probs = classes.log_prob(label)
             else:

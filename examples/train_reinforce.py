@@ -146,7 +146,9 @@ def main(config: Config) -> dict:
             optimizer.zero_grad()
             loss.backward()
             if config.max_grad_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(
+                    model.parameters(), config.max_grad_norm, foreach=True
+                )
             optimizer.step()
             schedule.step()
             totals["loss"] += loss.item()
@@ -226,7 +228,7 @@ def main(config: Config) -> dict:
 
 def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             model.parameters(), lr=config.learning_rate, momentum=config.momentum
