@@ -109,3 +109,19 @@ def losses(episodes: Episodes) -> dict[str, torch.Tensor]:
         reinforce = reinforce - (advantage[-1] * episodes.label_log_probs).mean()
     result["reinforce"] = reinforce
     return result
+
+
+def update(
+    model: RecurrentAttentionModel,
+    optimizer: torch.optim.Optimizer,
+    episodes: Episodes,
+    max_grad_norm: float = 0.0,
+) -> float:
+    """One gradient step on the summed losses of a batch of episodes; returns the loss."""
+    loss = sum(losses(episodes).values())
+    optimizer.zero_grad()
+    loss.backward()
+    if max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm, foreach=True)
+    optimizer.step()
+    return loss.item()

@@ -32,7 +32,7 @@ from agents.cli import parse_config
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
 from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.reinforce import losses, play
+from agents.reinforce import play, update
 
 
 @dataclass
@@ -141,17 +141,8 @@ def main(config: Config) -> dict:
         progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
         for batch in progress:
             episodes = play(envs, model, sample_labels=config.mode == "rl")
-            terms = losses(episodes)
-            loss = sum(terms.values())
-            optimizer.zero_grad()
-            loss.backward()
-            if config.max_grad_norm:
-                torch.nn.utils.clip_grad_norm_(
-                    model.parameters(), config.max_grad_norm, foreach=True
-                )
-            optimizer.step()
+            totals["loss"] += update(model, optimizer, episodes, config.max_grad_norm)
             schedule.step()
-            totals["loss"] += loss.item()
             totals["reward"] += episodes.rewards.mean().item()
             progress.set_postfix(
                 loss=f"{totals['loss'] / (batch + 1):.3f}",
