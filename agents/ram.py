@@ -59,8 +59,10 @@ class RecurrentAttentionModel(nn.Module):
         glimpse_size = int(torch.tensor(glimpse_shape).prod())
         self.glimpse_in = nn.Linear(glimpse_size, config.glimpse_hidden)
         self.location_in = nn.Linear(2, config.location_hidden)
-        self.glimpse_out = nn.Linear(config.glimpse_hidden, config.glimpse_features)
-        self.location_out = nn.Linear(config.location_hidden, config.glimpse_features)
+        # g = ReLU(A h_g + B h_l) as one layer on [h_g, h_l]: the same function, one matmul.
+        self.combine = nn.Linear(
+            config.glimpse_hidden + config.location_hidden, config.glimpse_features
+        )
         if config.core == "rnn":
             self.core = nn.RNNCell(config.glimpse_features, config.core_size, nonlinearity="relu")
         else:
@@ -77,7 +79,7 @@ class RecurrentAttentionModel(nn.Module):
         """Take in one glimpse and where it was taken; returns (new state, h_t)."""
         h_g = torch.relu(self.glimpse_in(glimpse.flatten(1)))
         h_l = torch.relu(self.location_in(location.detach()))
-        g = torch.relu(self.glimpse_out(h_g) + self.location_out(h_l))
+        g = torch.relu(self.combine(torch.cat([h_g, h_l], dim=1)))
         state = self.core(g, state)
         hidden = state if self.config.core == "rnn" else state[0]
         return state, hidden

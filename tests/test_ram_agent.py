@@ -12,7 +12,7 @@ from ram_env.vector import GlimpseVectorEnv  # noqa: E402
 
 TINY = RAMConfig(glimpse_hidden=5, location_hidden=4, glimpse_features=6, core_size=7)
 GROUPS = {
-    "glimpse network": ("glimpse_in", "location_in", "glimpse_out", "location_out"),
+    "glimpse network": ("glimpse_in", "location_in", "combine"),
     "core": ("core",),
     "location network": ("locator",),
     "action network": ("classifier",),
