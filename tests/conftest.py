@@ -13,9 +13,14 @@ problem, not a reason to skip).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 MNIST_DIR_ENV = "RAM_ENV_DATA_DIR"
@@ -40,3 +45,64 @@ def mnist_dir() -> Path:
     if setting is None:
         pytest.skip(SKIP_REASON)
     return Path(setting)
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def assert_same(a: Any, b: Any, where: str = "data") -> None:
+    """Exactly equal, recursively through dicts, tuples, lists and object arrays.
+
+    Arrays must agree in type, dtype, shape and value; other leaves in type and value.
+    """
+    if isinstance(a, dict):
+        assert isinstance(b, dict), f"{where}: {type(b)} is not a dict"
+        assert set(a) == set(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
+        for key in a:
+            assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, list | tuple):
+        assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray), f"{where}: {type(b)} is not an array"
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), (
+            f"{where}: {a.dtype} {a.shape} != {b.dtype} {b.shape}"
+        )
+        if a.dtype == object:
+            for i, (x, y) in enumerate(zip(a.ravel(), b.ravel(), strict=True)):
+                assert_same(x, y, f"{where}[{i}]")
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=where)
+    else:
+        assert type(a) is type(b) and a == b, f"{where}: {a!r} != {b!r}"
+
+
+def differs(a: Any, b: Any) -> bool:
+    """Whether ``assert_same(a, b)`` would fail."""
+    try:
+        assert_same(a, b)
+    except AssertionError:
+        return True
+    return False
+
+
+def run_json_script(script: str, *args: str) -> Any:
+    """Run ``script`` in a fresh Python (the repo importable) and return what it printed as JSON."""
+    environ = dict(os.environ)
+    environ["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

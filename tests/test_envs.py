@@ -7,18 +7,15 @@ synthetic images.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import assert_same, differs, run_json_script
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers.common import PassiveEnvChecker
@@ -33,31 +30,6 @@ all_ids = pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def assert_same(a, b, where="data"):
-    """Exactly equal, recursively through dicts, tuples and lists; arrays by dtype and value."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), f"{where}: keys {set(a)} != {set(b)}"
-        for key in a:
-            assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, list | tuple):
-        assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and a.dtype == b.dtype, f"{where}: {a!r} != {b!r}"
-        np.testing.assert_array_equal(a, b, err_msg=where)
-    else:
-        assert type(a) is type(b) and a == b, f"{where}: {a!r} != {b!r}"
-
-
-def differs(a, b) -> bool:
-    try:
-        assert_same(a, b)
-    except AssertionError:
-        return True
-    return False
 
 
 def check_env_silently(env: gym.Env) -> None:
@@ -171,21 +143,7 @@ print(json.dumps(results))
 @pytest.fixture(scope="module")
 def made_in_subprocess(mnist_dir) -> dict:
     """``gym.make("ram_env:<id>")`` for every id in a fresh interpreter that never imported us."""
-    environ = dict(os.environ, RAM_ENV_DATA_DIR=str(mnist_dir))
-    environ["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", SUBPROCESS_SCRIPT, *ram_env.ENV_IDS],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environ,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_json_script(SUBPROCESS_SCRIPT, *ram_env.ENV_IDS)
 
 
 @all_ids

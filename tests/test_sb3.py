@@ -7,15 +7,12 @@ run through SB3's own wrappers checks that the pieces fit. Real MNIST needed (sk
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import run_json_script
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
@@ -96,21 +93,7 @@ print(json.dumps({"before": before, "after": after}))
 
 
 def test_import_ram_env_imports_neither_sb3_nor_torch(mnist_dir):
-    environ = dict(os.environ, RAM_ENV_DATA_DIR=str(mnist_dir))
-    environ["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORT_SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environ,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
+    result = run_json_script(IMPORT_SCRIPT)
     assert result["before"] == []
     # The check can see them: importing the adapter does bring them in.
     assert {"stable_baselines3", "torch"} <= set(result["after"])

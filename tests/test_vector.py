@@ -17,6 +17,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import assert_same
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -35,34 +36,6 @@ pytestmark = pytest.mark.usefixtures("mnist_dir")
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def assert_same(a: Any, b: Any, where: str = "data") -> None:
-    """Exactly equal, recursively through dicts, tuples, lists and object arrays.
-
-    Arrays must agree in type, dtype, shape and value; other leaves in type and value.
-    """
-    if isinstance(a, dict):
-        assert isinstance(b, dict), f"{where}: {type(b)} is not a dict"
-        assert set(a) == set(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
-        for key in a:
-            assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, list | tuple):
-        assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray), f"{where}: {type(b)} is not an array"
-        assert (a.dtype, a.shape) == (b.dtype, b.shape), (
-            f"{where}: {a.dtype} {a.shape} != {b.dtype} {b.shape}"
-        )
-        if a.dtype == object:
-            for i, (x, y) in enumerate(zip(a.ravel(), b.ravel(), strict=True)):
-                assert_same(x, y, f"{where}[{i}]")
-        else:
-            np.testing.assert_array_equal(a, b, err_msg=where)
-    else:
-        assert type(a) is type(b) and a == b, f"{where}: {a!r} != {b!r}"
 
 
 def arrays_in(data: Any, where: str = "result") -> list[tuple[str, np.ndarray]]:
