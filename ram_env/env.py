@@ -105,6 +105,7 @@ class GlimpseEnv(gym.Env):
         self.episodes = GlimpseEpisodes(1, images, labels, **kwargs)
         self.observation_space = self.episodes.observation_space
         self.action_space = self.episodes.action_space
+        self._seeded = False  # episode keys come from np_random once it is first seeded
         self._path: list[np.ndarray] = []
         self._answer: dict[str, int] = {}
 
@@ -131,8 +132,6 @@ class GlimpseEnv(gym.Env):
         observation = self._observe()
         self._path, self._answer = [observation["location"]], {}
         return observation, {"index": int(info["index"][0]), "digit_box": info["digit_box"][0]}
-
-    _seeded = False
 
     def step(self, action: dict):
         if not self.episodes.running[0]:
