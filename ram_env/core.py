@@ -116,16 +116,13 @@ class GlimpseEpisodes:
         return inner if self.has_channels else inner[..., 0]
 
     def seed(self, envs: np.ndarray, generators: list[np.random.Generator]) -> None:
-        """Give ``envs`` fresh keys from their generators and restart their episode counts."""
-        self.set_keys(envs, draw_keys(generators))
-
-    def set_keys(self, envs: np.ndarray, keys: np.ndarray) -> None:
-        """Give ``envs`` these keys and restart their episode counts and fixed-split walks."""
-        self.keys[envs] = keys
+        """Give ``envs`` fresh keys from their generators (each env's ``np_random``) and restart
+        their episode counts and fixed-split walks."""
+        self.keys[envs] = [g.integers(0, 2**63, dtype=np.uint64) for g in generators]
         self.episodes[envs] = 0
         self.walked[envs] = 0
 
-    # -- whole vector steps, in one call each (what a worker process runs) --------------------
+    # -- whole vector steps, in one call each ---------------------------------------------------
 
     def begin(self, envs: np.ndarray, index=None, start=None) -> dict[str, Any]:
         """Reset ``envs`` and observe every env: the work of a vector env's ``reset``."""
@@ -291,11 +288,6 @@ class GlimpseEpisodes:
         if self.from_mnist:
             images, self.labels = datasets.load_mnist(self.split, self.data_dir)
             self.generator = CanvasGenerator(images, self.task, self.split)
-
-
-def draw_keys(generators: list[np.random.Generator]) -> np.ndarray:
-    """One 64-bit episode key per generator (each env's ``np_random``)."""
-    return np.array([g.integers(0, 2**63, dtype=np.uint64) for g in generators], np.uint64)
 
 
 def unit_interval(words: np.ndarray) -> np.ndarray:

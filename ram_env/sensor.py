@@ -158,7 +158,10 @@ class GlimpseSensor:
         height, width = padded.shape[1] - 2 * margin, padded.shape[2] - 2 * margin
         rows = np.arange(len(padded)) if rows is None else np.asarray(rows)
         if locations.shape != (len(rows), 2):
-            raise ValueError(f"locations must have shape ({len(rows)}, 2), got {locations.shape}")
+            raise ValueError(
+                f"locations must have shape (B, 2) = ({len(rows)}, 2), one per image, "
+                f"got {locations.shape}"
+            )
         if not np.isfinite(locations).all():
             bad = np.argwhere(~np.isfinite(locations))[0][0]
             raise ValueError(f"location {bad} is not finite: {locations[bad].tolist()}")
@@ -172,10 +175,7 @@ class GlimpseSensor:
 
     def boxes(self, locations: np.ndarray, height: int, width: int) -> np.ndarray:
         """The ``(top, left, side)`` pixel boxes of this sensor's patches, (B, k, 3)."""
-        return patch_boxes(locations, height, width, *self._geometry())
-
-    def _geometry(self) -> tuple[int, int, int]:
-        return self.patch_size, self.num_patches, self.scale
+        return patch_boxes(locations, height, width, self.patch_size, self.num_patches, self.scale)
 
     # -- input checks, padding and scratch space -----------------------------------------------
 
@@ -186,11 +186,6 @@ class GlimpseSensor:
             raise ValueError(f"images must be (B, H, W) or (B, H, W, C), got shape {images.shape}")
         if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
             raise ValueError(f"images must be uint8 or floating point, got {images.dtype}")
-        if locations.shape != (images.shape[0], 2):
-            raise ValueError(
-                f"locations must have shape (B, 2) = ({images.shape[0]}, 2) to match the "
-                f"images, got {locations.shape}"
-            )
         if not np.issubdtype(locations.dtype, np.number):
             raise ValueError(f"locations must be numbers, got dtype {locations.dtype}")
         return images, locations

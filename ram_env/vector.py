@@ -108,11 +108,9 @@ class GlimpseVectorEnv(VectorEnv):
 
     def step(self, actions: dict[str, np.ndarray]):
         locations, labels = _unpack(actions, self.num_envs)
-        resetting = self._needs_reset if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
-        if resetting is None or not resetting.any():
-            resetting, stepping = None, self.all_envs
-        else:
-            stepping = np.flatnonzero(~resetting)
+        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        reset_envs = np.flatnonzero(self._needs_reset) if next_step else self.no_envs
+        stepping = np.flatnonzero(~self._needs_reset) if len(reset_envs) else self.all_envs
         if self.autoreset_mode == AutoresetMode.DISABLED and self._needs_reset.any():
             ended = np.flatnonzero(self._needs_reset)
             raise RuntimeError(
@@ -124,7 +122,6 @@ class GlimpseVectorEnv(VectorEnv):
         locations, labels = self.episodes.check_actions(stepping, locations, labels)
 
         same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        reset_envs = np.flatnonzero(resetting) if resetting is not None else self.no_envs
         result = self.episodes.advance(reset_envs, stepping, locations, labels, same_step)
 
         rewards = np.zeros(self.num_envs)
