@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -17,6 +18,23 @@ def save_atomically(state: dict, path: Path) -> None:
         torch.save(state, file)
         file.flush()
         os.fsync(file.fileno())
+    temporary.replace(path)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file, then rename it over ``path``."""
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` (dicts with the same keys) as a CSV file, atomically."""
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     temporary.replace(path)
 
 

@@ -13,7 +13,6 @@ results it would have had.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import math
@@ -27,7 +26,14 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import load_checkpoint, load_model, model_state, save_atomically
+from agents.checkpoints import (
+    load_checkpoint,
+    load_model,
+    model_state,
+    save_atomically,
+    write_atomically,
+    write_csv,
+)
 from agents.cli import parse_config
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
@@ -225,21 +231,6 @@ def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimi
             model.parameters(), lr=config.learning_rate, momentum=config.momentum
         )
     raise SystemExit(f"--optimizer must be adam or sgd, got {config.optimizer!r}")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    temporary.replace(path)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from gymnasium import spaces
 
 from ram_env import datasets
 from ram_env.sensor import GlimpseSensor
-from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words
+from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words, unit_interval
 
 FIXED_SPLITS = ("val", "test")
 STARTS = ("random", "centre")
@@ -197,6 +197,8 @@ class GlimpseEpisodes:
         self.boxes[envs] = boxes
         if start == "centre":
             self.locations[envs] = 0.0
+        elif self.is_fixed_split:
+            self.locations[envs] = self.generator.fixed_starts(indices)
         else:
             self.locations[envs] = 2.0 * unit_interval(words[:, 1:3]) - 1.0
         self.steps[envs] = 0
@@ -288,11 +290,6 @@ class GlimpseEpisodes:
         if self.from_mnist:
             images, self.labels = datasets.load_mnist(self.split, self.data_dir)
             self.generator = CanvasGenerator(images, self.task, self.split)
-
-
-def unit_interval(words: np.ndarray) -> np.ndarray:
-    """Uniform floats in [0, 1) from 64-bit random words (their top 53 bits)."""
-    return (words >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

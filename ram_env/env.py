@@ -42,7 +42,8 @@ class GlimpseEnv(gym.Env):
 
     ## Starting State
     ``reset`` picks an image and returns the first glimpse, taken at a uniformly random location
-    (or at the centre with ``start="centre"``, also a reset option). On the ``train`` split the
+    (or at the centre with ``start="centre"``, also a reset option); on a fixed split that
+    random location belongs to the canvas, like its clutter. On the ``train`` split the
     image is drawn at random from the environment's RNG and its canvas is generated afresh. On a
     fixed split (``val``, ``test``) successive resets walk through the images in order (index 0
     after seeding), and ``options={"index": i}`` picks canvas ``i`` (without moving the walk on);
@@ -83,7 +84,8 @@ class GlimpseEnv(gym.Env):
     ```
 
     ## Version History
-    - v0: initial version (canvas generator version 1).
+    - v0: initial version (canvas generator version 1); in development, so fixes still land
+      in v0 (the first random location of a fixed-split episode is part of the fixed set).
     """
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 2}

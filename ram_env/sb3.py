@@ -5,11 +5,11 @@ step. Importing this module imports Stable-Baselines3 (``pip install -e ".[sb3]"
 ``import ram_env`` never does.
 
     from ram_env.sb3 import make_sb3_vec_env
-    venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64)
+    venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64, actions="flat")
 
-SB3 algorithms do not take the env's ``Dict(location, label)`` action: put an action wrapper in
-front that maps a ``Box`` or ``MultiDiscrete`` action onto it (``tests/test_sb3.py`` has a
-minimal one).
+SB3 algorithms take neither the env's ``Dict(location, label)`` action nor its ``(k, g, g)``
+float glimpses: ``actions="flat"`` or ``"grid"`` puts the wrappers of ``ram_env.wrappers`` in
+front (a flat or a glimpse-history observation, a Box or MultiDiscrete action).
 """
 
 from __future__ import annotations
@@ -24,13 +24,25 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 import ram_env  # noqa: F401  (registers the ids)
 from ram_env.vector import GlimpseVectorEnv
+from ram_env.wrappers import wrap_for_sb3
 
 
-def make_sb3_vec_env(env_id: str, num_envs: int = 1, **kwargs: Any) -> GlimpseSB3VecEnv:
-    """``gym.make_vec(env_id, num_envs, **kwargs)`` as an SB3 ``VecEnv``."""
+def make_sb3_vec_env(
+    env_id: str,
+    num_envs: int = 1,
+    actions: str | None = None,
+    history: bool = True,
+    grid: tuple[int, int] = (8, 8),
+    **kwargs: Any,
+) -> GlimpseSB3VecEnv:
+    """``gym.make_vec(env_id, num_envs, **kwargs)`` as an SB3 ``VecEnv``; with ``actions``
+    (``"flat"`` or ``"grid"``) wrapped by ``ram_env.wrappers.wrap_for_sb3(env, actions,
+    history, grid)`` so that SB3's algorithms can use it."""
     vector_env = gym.make_vec(
         env_id, num_envs=num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs
     )
+    if actions is not None:
+        vector_env = wrap_for_sb3(vector_env, actions, history, grid)
     return GlimpseSB3VecEnv(vector_env)
 
 

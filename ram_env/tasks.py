@@ -109,6 +109,7 @@ class CanvasGenerator:
         self.task = task
         self.split = split
         self.key = _fixed_set_key(split, task)
+        self.start_key = _fixed_set_key(f"{split}/start", task)
         self.ink_boxes = ink_boxes(images)
         side = task.clutter_size
         self._clutter_windows = sliding_window_view(images, (side, side), axis=(1, 2))
@@ -135,6 +136,12 @@ class CanvasGenerator:
             raise ValueError(f"index out of range for a split of {len(self.images)} images")
         words = hashed_words(self.key, indices, self.task.draws_per_canvas)
         return self.compose(indices, words, out)
+
+    def fixed_starts(self, indices: np.ndarray) -> np.ndarray:
+        """First-glimpse locations in ``[-1, 1)`` (B, 2) for canvases ``indices`` of the fixed set:
+        part of the set, like the canvases, so that a pass over it is the same for everyone."""
+        words = hashed_words(self.start_key, np.asarray(indices, np.int64), 2)
+        return 2.0 * unit_interval(words) - 1.0
 
     def compose(self, indices: np.ndarray, words: np.ndarray, out: np.ndarray | None = None):
         """Draw the canvases for source images ``indices`` from random ``words`` (B, draws).
@@ -223,6 +230,11 @@ def _fixed_set_key(split: str, task: CanvasTask) -> np.uint64:
         f"{task.num_clutter}/{task.clutter_size}"
     )
     return np.uint64(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
+
+
+def unit_interval(words: np.ndarray) -> np.ndarray:
+    """Uniform floats in [0, 1) from 64-bit random words (their top 53 bits)."""
+    return (words >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def hashed_words(key, counters: np.ndarray, draws: int) -> np.ndarray:

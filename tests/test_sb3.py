@@ -13,7 +13,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from conftest import run_json_script
-from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 pytest.importorskip("stable_baselines3")
@@ -23,7 +22,6 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import (
     VecCheckNan,
     VecEnv,
-    VecEnvWrapper,
     VecMonitor,
 )
 
@@ -49,27 +47,6 @@ def assert_obs_equal(ours: dict, theirs: dict, where: str = "obs") -> None:
     for key in ours:
         assert ours[key].dtype == theirs[key].dtype, f"{where}[{key}]"
         np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{where}[{key}]")
-
-
-class FlatActions(VecEnvWrapper):
-    """SB3 algorithms take a Box: location = first two values, label = argmax of the rest."""
-
-    def __init__(self, venv: VecEnv):
-        self.num_classes = venv.action_space["label"].n
-        flat = spaces.Box(-1.0, 1.0, (2 + self.num_classes,), np.float32)
-        super().__init__(venv, action_space=flat)
-
-    def step_async(self, actions: np.ndarray) -> None:
-        actions = np.asarray(actions)
-        self.venv.step_async(
-            {"location": actions[:, :2], "label": actions[:, 2:].argmax(axis=1).astype(np.int64)}
-        )
-
-    def reset(self):
-        return self.venv.reset()
-
-    def step_wait(self):
-        return self.venv.step_wait()
 
 
 # --- no heavy imports -------------------------------------------------------------------------
@@ -220,10 +197,11 @@ def test_nan_actions_raise_with_a_clear_error():
     actions["location"][1, 0] = np.nan
     with pytest.raises(ValueError, match=r"env 1\b.*location.*nan"):
         venv.step(actions)
-    # SB3's VecCheckNan cannot watch Dict actions; behind a flattening wrapper it can.
+    # SB3's VecCheckNan cannot watch Dict actions; behind ram_env.wrappers' flat actions it can.
     with pytest.raises(NotImplementedError, match="dict action"):
         VecCheckNan(venv, raise_exception=True)
-    checked = VecCheckNan(FlatActions(venv), raise_exception=True)
+    flat_venv = make_sb3_vec_env(ONE_ID, num_envs=3, actions="flat", history=False)
+    checked = VecCheckNan(flat_venv, raise_exception=True)
     flat = np.zeros((3, 12), np.float32)
     checked.reset()
     checked.step(flat)
@@ -259,11 +237,10 @@ def test_vec_monitor_records_episodes_with_success():
         assert episode["is_success"] is bool(i == 0)
 
 
-def test_ppo_trains_through_a_flattened_action_wrapper():
+def test_ppo_trains_through_the_flat_action_wrapper():
     n, total = 8, 1024
-    venv = make_sb3_vec_env(CHEAP_ID, num_envs=n)
-    monitor = VecMonitor(venv)
-    env = FlatActions(monitor)
+    venv = make_sb3_vec_env(CHEAP_ID, num_envs=n, actions="flat", history=False)
+    env = monitor = VecMonitor(venv)
     assert env.action_space.shape == (12,)
     model = PPO(
         "MultiInputPolicy",

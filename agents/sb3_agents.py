@@ -1,0 +1,220 @@
+"""Stable-Baselines3 agents for the Glimpse envs: a glimpse feature extractor, per-algorithm
+defaults, and an evaluation pass over a fixed split.
+
+The envs reach SB3 through ``ram_env.sb3.make_sb3_vec_env`` with the wrappers of
+``ram_env.wrappers`` (SB3 takes neither Dict actions nor ``(k, g, g)`` float glimpses).
+
+Defaults (``ALGORITHMS``), chosen for this task rather than tuned per id:
+- every algorithm: ``gamma = 1`` (the only reward comes at the last of a fixed number of steps,
+  so there is nothing to discount), and a :class:`GlimpseFeatures` extractor;
+- PPO and A2C have no memory: they see the glimpse history (``GlimpseHistory``) and act on the
+  grid (``MultiDiscrete``: a categorical label, rather than the argmax of a Gaussian sample);
+- RecurrentPPO has an LSTM: it sees one glimpse at a time (``FlatGlimpses``), grid actions;
+- SAC takes only Box actions: flat actions (``FlatActions``) and the glimpse history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+from ram_env.wrappers import wrap_for_sb3
+
+
+class GlimpseFeatures(BaseFeaturesExtractor):
+    """Features of a wrapped glimpse observation, with the RAM's glimpse network.
+
+    Each glimpse and its location go through ``what`` and ``where`` layers (128 units each)
+    combined into 256 features, as in the paper's glimpse network. With one glimpse
+    (``FlatGlimpses``) those are the features. With a history (``GlimpseHistory``) the same
+    layers read every slot; the slots' features and the one-hot step go through one more layer
+    of ``features_dim`` units.
+    """
+
+    def __init__(self, observation_space: spaces.Dict, features_dim: int = 256):
+        history = "glimpses" in observation_space.spaces
+        num_slots = observation_space["step"].n if history else 1
+        glimpse_size = observation_space["glimpses" if history else "glimpse"].shape[0] // num_slots
+        super().__init__(observation_space, features_dim if history else 256)
+        self.history, self.num_slots, self.glimpse_size = history, num_slots, glimpse_size
+        self.what = nn.Sequential(nn.Linear(glimpse_size, 128), nn.ReLU())
+        self.where = nn.Sequential(nn.Linear(2, 128), nn.ReLU())
+        self.combine = nn.Sequential(nn.Linear(256, 256), nn.ReLU())
+        if history:
+            self.slots = nn.Sequential(nn.Linear(num_slots * (256 + 1), features_dim), nn.ReLU())
+
+    def glimpse_features(self, glimpses: torch.Tensor, locations: torch.Tensor) -> torch.Tensor:
+        return self.combine(torch.cat([self.what(glimpses), self.where(locations)], dim=-1))
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        if not self.history:
+            return self.glimpse_features(observations["glimpse"], observations["location"])
+        batch = observations["glimpses"].shape[0]
+        glimpses = observations["glimpses"].view(batch, self.num_slots, self.glimpse_size)
+        locations = observations["locations"].view(batch, self.num_slots, 2)
+        step = observations["step"].reshape(batch, -1)  # one-hot: SB3 encodes Discrete spaces
+        seen = step.flip(-1).cumsum(-1).flip(-1)  # 1 for slots 0..t, 0 for the empty ones
+        features = self.glimpse_features(glimpses, locations) * seen.unsqueeze(-1)
+        return self.slots(torch.cat([features.flatten(1), step], dim=-1))
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """How to build one SB3 algorithm for the Glimpse envs."""
+
+    name: str
+    """Name on the command line."""
+    policy: str
+    """SB3 policy class name."""
+    actions: str
+    """"flat" (Box) or "grid" (MultiDiscrete) actions, see ``ram_env.wrappers``."""
+    history: bool
+    """Whether the policy sees the glimpse history (no memory of its own) or one glimpse."""
+    num_envs: int
+    """Envs stepped together."""
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """Constructor arguments besides the env, policy and seed."""
+
+    def make_class(self) -> type:
+        if self.name == "recurrent_ppo":
+            from sb3_contrib import RecurrentPPO
+
+            return RecurrentPPO
+        import stable_baselines3
+
+        return getattr(stable_baselines3, self.name.upper())
+
+    @property
+    def recurrent(self) -> bool:
+        return self.name == "recurrent_ppo"
+
+
+ALGORITHMS = {
+    "ppo": Algorithm(
+        "ppo",
+        "MultiInputPolicy",
+        "grid",
+        True,
+        num_envs=64,
+        hyperparameters=dict(
+            n_steps=64,
+            batch_size=512,
+            n_epochs=4,
+            learning_rate=3e-4,
+            gamma=1.0,
+            gae_lambda=0.95,
+            ent_coef=0.01,
+        ),
+    ),
+    "a2c": Algorithm(
+        "a2c",
+        "MultiInputPolicy",
+        "grid",
+        True,
+        num_envs=64,
+        hyperparameters=dict(n_steps=8, learning_rate=7e-4, gamma=1.0, ent_coef=0.01),
+    ),
+    "recurrent_ppo": Algorithm(
+        "recurrent_ppo",
+        "MultiInputLstmPolicy",
+        "grid",
+        False,
+        num_envs=64,
+        hyperparameters=dict(
+            n_steps=64,
+            batch_size=512,
+            n_epochs=4,
+            learning_rate=3e-4,
+            gamma=1.0,
+            gae_lambda=0.95,
+            ent_coef=0.01,
+        ),
+    ),
+    "sac": Algorithm(
+        "sac",
+        "MultiInputPolicy",
+        "flat",
+        True,
+        num_envs=16,
+        hyperparameters=dict(
+            buffer_size=100_000,
+            learning_starts=1_000,
+            batch_size=256,
+            learning_rate=3e-4,
+            gamma=1.0,
+            train_freq=1,
+            gradient_steps=1,
+        ),
+    ),
+}
+
+
+def make_model(
+    algorithm: Algorithm, venv, seed: int, tensorboard_log: str | None = None, **overrides
+):
+    """An untrained SB3 model of ``algorithm`` on ``venv``, with the glimpse feature extractor."""
+    kwargs = {**algorithm.hyperparameters, **overrides}
+    return algorithm.make_class()(
+        algorithm.policy,
+        venv,
+        seed=seed,
+        policy_kwargs=dict(features_extractor_class=GlimpseFeatures),
+        tensorboard_log=tensorboard_log,
+        verbose=0,
+        **kwargs,
+    )
+
+
+def evaluate(
+    model,
+    algorithm: Algorithm,
+    env_id: str,
+    split: str,
+    num_envs: int = 500,
+    deterministic: bool = True,
+    env_kwargs: dict | None = None,
+) -> float:
+    """Error (%) of ``model`` over one pass of a fixed split: one episode per image.
+
+    Env ``i`` of ``num_envs`` walks images ``i, i + N, ...`` (``num_envs`` must divide the split's
+    size, so that the pass has no repeats), and the answer of each episode is its final
+    ``is_success``.
+    """
+    envs = gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        split=split,
+        autoreset_mode=AutoresetMode.DISABLED,
+        **(env_kwargs or {}),
+    )
+    envs = wrap_for_sb3(envs, algorithm.actions, algorithm.history)
+    size = len(envs.unwrapped.episodes.labels)
+    if size % num_envs:
+        raise ValueError(f"num_envs={num_envs} must divide the {split} split's {size} images")
+    seen = np.zeros(size, bool)
+    right = 0
+    for _ in range(size // num_envs):
+        observations, info = envs.reset()
+        seen[info["index"]] = True
+        state, starts = None, np.ones(num_envs, bool)
+        done = np.zeros(num_envs, bool)
+        while not done.all():
+            actions, state = model.predict(
+                observations, state=state, episode_start=starts, deterministic=deterministic
+            )
+            observations, _, terminated, truncated, info = envs.step(actions)
+            starts = np.zeros(num_envs, bool)
+            done = terminated | truncated
+        right += int(info["is_success"].sum())
+    envs.close()
+    if not seen.all():
+        raise RuntimeError(f"the pass missed {int((~seen).sum())} {split} images")
+    return 100.0 * (1 - right / size)

@@ -1,0 +1,153 @@
+"""SB3 agents (agents/sb3_agents.py, examples/train_sb3.py): they learn, evaluate and reload.
+
+The learning checks use a two-class task built from the same env (MNIST 0s and 1s, a retina
+that sees the whole digit coarsely, two glimpses), where chance is 50%.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("stable_baselines3")
+pytest.importorskip("sb3_contrib")
+
+from agents.sb3_agents import ALGORITHMS, GlimpseFeatures, evaluate, make_model  # noqa: E402
+from ram_env.datasets import load_mnist  # noqa: E402
+from ram_env.sb3 import make_sb3_vec_env  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "examples" / "train_sb3.py"
+EASY_RETINA = dict(num_glimpses=2, glimpse_size=12, num_scales=3)
+
+
+def zeros_and_ones(split: str, count: int) -> dict:
+    images, labels = load_mnist(split)
+    keep = labels < 2
+    return dict(images=images[keep][:count], labels=labels[keep][:count], **EASY_RETINA)
+
+
+# Small rollouts so that a few thousand steps are many updates.
+SMALL = {
+    "ppo": dict(n_steps=16, batch_size=64),
+    "a2c": dict(n_steps=2),
+    "recurrent_ppo": dict(n_steps=16, batch_size=64),
+    "sac": dict(learning_starts=100),
+}
+
+
+def train(name: str, steps: int):
+    torch.manual_seed(0)
+    algorithm = ALGORITHMS[name]
+    venv = make_sb3_vec_env(
+        "GlimpseMNIST-v0",
+        16,
+        actions=algorithm.actions,
+        history=algorithm.history,
+        **zeros_and_ones("train", 2000),
+    )
+    model = make_model(algorithm, venv, seed=0, **SMALL[name])
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(steps)
+    return model, algorithm, before
+
+
+@pytest.mark.parametrize("name", ["ppo", "a2c", "recurrent_ppo"])
+def test_on_policy_algorithms_learn_a_two_class_task(name, mnist_dir):
+    torch.set_num_threads(1)
+    model, algorithm, _ = train(name, 4000)
+    error = evaluate(
+        model,
+        algorithm,
+        "GlimpseMNIST-v0",
+        "val",
+        num_envs=100,
+        env_kwargs=zeros_and_ones("val", 400),
+    )
+    assert error < 25.0, f"{name}: {error:.1f}% error on two classes (chance: 50%)"
+
+
+def test_sac_trains_end_to_end(mnist_dir):
+    """SAC learns this task slowly (its label is the argmax of a Box action); here: it updates
+    every part of its policy and evaluates one episode per image."""
+    torch.set_num_threads(1)
+    model, algorithm, before = train("sac", 400)
+    after = list(model.policy.parameters())
+    changed = [not torch.equal(a, b) for a, b in zip(before, after, strict=True)]
+    assert all(changed)
+    kwargs = zeros_and_ones("val", 400)
+    error = evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 100, env_kwargs=kwargs)
+    assert error == evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 200, env_kwargs=kwargs)
+
+
+def test_evaluate_refuses_a_pass_with_repeats(mnist_dir):
+    model, algorithm, _ = train("a2c", 32)
+    with pytest.raises(ValueError, match="must divide"):
+        evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 300)
+
+
+def test_history_features_ignore_the_empty_slots(mnist_dir):
+    """Slots after the current step are zero in the env; even if they were not, the extractor
+    masks them, so features depend only on what was seen."""
+    torch.manual_seed(0)
+    venv = make_sb3_vec_env("GlimpseMNIST-v0", 4, actions="grid", history=True)
+    features = GlimpseFeatures(venv.observation_space)
+    num_slots = venv.observation_space["step"].n
+    observations = {
+        key: torch.rand(4, *space.shape) for key, space in venv.observation_space.spaces.items()
+    }
+    step = torch.tensor([0, 1, 2, 5])
+    observations["step"] = torch.nn.functional.one_hot(step, num_slots).float()
+    noisy = {key: value.clone() for key, value in observations.items()}
+    glimpses = noisy["glimpses"].view(4, num_slots, -1)
+    for row, t in enumerate(step):
+        glimpses[row, t + 1 :] = torch.rand_like(glimpses[row, t + 1 :])
+    assert torch.equal(features(observations), features(noisy))
+    noisy["glimpses"].view(4, num_slots, -1)[:, 0] += 1.0  # a seen slot does matter
+    assert not torch.allclose(features(observations), features(noisy))
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path, mnist_dir):
+    common = ["--threads", "1", "--eval-envs", "1000"]
+    result = run_script(
+        "--algo", "a2c", "--total-steps", "3000", "--eval-every", "1500",
+        "--runs-dir", str(tmp_path), "--run-name", "run", *common,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "run"
+    results = json.loads((run / "results.json").read_text())
+    assert results["env_steps"] >= 3000
+    evaluations = (run / "evaluations.csv").read_text().splitlines()
+    assert len(evaluations) == 1 + 3  # header, two periodic evaluations, the final one
+    best_val = min(float(line.split(",")[1]) for line in evaluations[1:])
+    assert results["best_val_error"] == pytest.approx(best_val)
+
+    result = run_script("--eval-only", str(run / "best_model.zip"), *common)
+    assert result.returncode == 0, result.stderr
+    errors = json.loads(result.stdout[result.stdout.index("{") :])
+    assert errors["test"] == pytest.approx(results["test_error_single_trajectory"])
+    assert errors["val"] == pytest.approx(results["best_val_error"])
+
+    again = run_script("--algo", "a2c", "--runs-dir", str(tmp_path), "--run-name", "run")
+    assert again.returncode != 0 and "exists" in again.stderr
+
+
+def test_train_sb3_names_what_is_wrong(tmp_path, mnist_dir):
+    result = run_script("--algo", "dqn", "--runs-dir", str(tmp_path))
+    assert result.returncode != 0 and "--algo must be one of" in result.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text(json.dumps({"algo": "ppo"}))
+    (broken / "model.zip").write_bytes(b"not a model")
+    result = run_script("--eval-only", str(broken / "model.zip"))
+    assert result.returncode != 0 and "model.zip: unreadable model" in result.stderr
+    assert (broken / "model.zip").read_bytes() == b"not a model"  # nothing lost
