@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from agents.ram import RecurrentAttentionModel
-from agents.reinforce import play
+from agents.reinforce import location_generator, play
 from ram_env.torch_interop import TorchObservations
 
 
@@ -31,15 +31,22 @@ def class_probabilities(
 ) -> np.ndarray:
     """(M, classes): the model's class probabilities for every canvas of the envs' fixed split,
     one trajectory each; env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds of
-    episodes cover each canvas once (later visits are dropped)."""
+    episodes cover each canvas once (later visits are dropped). A model with random locations
+    draws them from a generator seeded by ``seed`` (so ``greedy`` changes nothing for it)."""
     vector_env = envs.unwrapped
     size, num_envs = len(vector_env.episodes.generator), vector_env.num_envs
     probabilities = np.zeros((size, vector_env.num_classes), np.float32)
+    generator = location_generator(seed)
     with torch.random.fork_rng():  # sampled locations depend on ``seed`` only
         torch.manual_seed(seed)
         for round_ in range(math.ceil(size / num_envs)):
             episodes = play(
-                envs, model, sample_labels=False, greedy=greedy, seed=seed if round_ == 0 else None
+                envs,
+                model,
+                sample_labels=False,
+                greedy=greedy,
+                seed=seed if round_ == 0 else None,
+                generator=generator,
             )
             first_visit = round_ * num_envs + np.arange(num_envs) < size
             indices = np.asarray(episodes.indices)[first_visit]
@@ -58,8 +65,9 @@ def error_rates(
     **env_kwargs,
 ) -> dict[str, float]:
     """Percent errors on ``split``: ``single`` (one sampled trajectory per image: the honest
-    number), ``greedy`` (the mean-location policy) and, if ``mc_samples`` > 1, ``mc`` (class
-    probabilities averaged over that many sampled trajectories)."""
+    number), ``greedy`` (the mean-location policy; for a model with random locations the same
+    as ``single``) and, if ``mc_samples`` > 1, ``mc`` (class probabilities averaged over that
+    many sampled trajectories)."""
     envs = make_envs(env_id, num_envs, split, **env_kwargs)
     labels = envs.unwrapped.episodes.labels
     model.eval()

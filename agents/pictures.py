@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from agents.ram import RecurrentAttentionModel
+from agents.reinforce import location_generator, uniform_locations
 
 
 @torch.no_grad()
@@ -24,7 +25,8 @@ def glimpse_gif(
     **env_kwargs,
 ) -> None:
     """A GIF of ``episodes`` test episodes side by side, drawn by the env's rgb_array renderer
-    (current glimpse's patches, earlier fixations, predicted and true label at the end)."""
+    (current glimpse's patches, earlier fixations, predicted and true label at the end).
+    A model with random locations draws them from a generator seeded by ``seed``."""
     envs = [
         gym.make(env_id, split="test", render_mode="rgb_array", **env_kwargs)
         for _ in range(episodes)
@@ -32,13 +34,17 @@ def glimpse_gif(
     observations = [env.reset(seed=seed, options={"index": i})[0] for i, env in enumerate(envs)]
     num_glimpses = envs[0].unwrapped.num_glimpses
     state = model.initial_state(episodes)
+    generator = location_generator(seed)
     frames = [_side_by_side([env.render() for env in envs])]
     for t in range(num_glimpses):
         glimpse = torch.from_numpy(np.stack([o["glimpse"] for o in observations]))
         location = torch.from_numpy(np.stack([o["location"] for o in observations]))
         state, hidden = model.step(glimpse, location, state)
         if t + 1 < num_glimpses:
-            locations = model.location_policy(hidden).sample().numpy()
+            if model.config.random_locations:
+                locations = uniform_locations(episodes, generator).numpy()
+            else:
+                locations = model.location_policy(hidden).sample().numpy()
             labels = np.zeros(episodes, np.int64)
         else:
             locations = location.numpy()  # the episode ends here: stay where it is

@@ -42,6 +42,9 @@ class RAMConfig:
     """Core network: "rnn" (ReLU RNN, the paper's) or "lstm"."""
     location_std: float = 0.1
     """Standard deviation of the Gaussian location policy, in [-1, 1] units."""
+    random_locations: bool = False
+    """No location policy: l_2 .. l_T are uniformly random in [-1, 1]^2 (the paper's "random
+    glimpses" row; see ``agents.reinforce.play``). The location network is then unused."""
 
 
 class RecurrentAttentionModel(nn.Module):

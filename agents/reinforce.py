@@ -22,7 +22,8 @@ class Episodes:
     """What one batch of episodes leaves for the losses (B episodes, T glimpses)."""
 
     location_log_probs: torch.Tensor
-    """(T - 1, B): log-probability of each sampled location l_2 .. l_T."""
+    """(T - 1, B): log-probability of each sampled location l_2 .. l_T (zeros for a model with
+    random locations: they have no policy to train)."""
     baselines: torch.Tensor
     """(T, B): the baseline b_t after each glimpse."""
     logits: torch.Tensor
@@ -37,6 +38,19 @@ class Episodes:
     """(B,): the images' indices in their split, from the reset info."""
 
 
+def location_generator(*key: int) -> torch.Generator:
+    """A torch generator for random locations, seeded by the integers ``key`` (e.g. seed and
+    epoch) and apart from torch's global generator: the locations are a function of ``key``
+    only, whatever else draws random numbers."""
+    seed = np.random.SeedSequence(list(key)).generate_state(1)[0]
+    return torch.Generator().manual_seed(int(seed))
+
+
+def uniform_locations(batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(batch, 2) locations uniformly random in [-1, 1]^2, drawn from ``generator``."""
+    return torch.rand(batch, 2, generator=generator) * 2 - 1
+
+
 def play(
     envs,
     model: RecurrentAttentionModel,
@@ -44,12 +58,15 @@ def play(
     sample_labels: bool,
     greedy: bool = False,
     seed: int | None = None,
+    generator: torch.Generator | None = None,
 ):
     """Run one episode in every env of ``envs`` (a TorchObservations-wrapped vector env).
 
     Every env is reset first (with ``seed`` if given), so ``envs`` should have autoreset
     disabled. ``greedy`` takes the mean location instead of sampling one (the deterministic
-    policy, for evaluation only).
+    policy, for evaluation only). A model with ``config.random_locations`` has no location
+    policy: its locations are drawn with :func:`uniform_locations` from ``generator`` (torch's
+    global one if None), greedy or not, and their log-probabilities are 0: no REINFORCE term.
     """
     observation, info = envs.reset(seed=seed)
     indices = info["index"]
@@ -62,9 +79,13 @@ def play(
         state, hidden = model.step(observation["glimpse"], observation["location"], state)
         baselines.append(model.value(hidden))
         if t + 1 < num_glimpses:
-            policy = model.location_policy(hidden)
-            location = policy.mean if greedy else policy.sample()
-            log_probs.append(policy.log_prob(location).sum(-1))
+            if model.config.random_locations:
+                location = uniform_locations(batch, generator)
+                log_probs.append(torch.zeros(batch))
+            else:
+                policy = model.location_policy(hidden)
+                location = policy.mean if greedy else policy.sample()
+                log_probs.append(policy.log_prob(location).sum(-1))
             label = torch.zeros(batch, dtype=torch.int64)  # read only at the last step
         else:
             logits = model.classify(hidden)

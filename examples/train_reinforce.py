@@ -38,7 +38,7 @@ from agents.cli import parse_config
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
 from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.reinforce import play, update
+from agents.reinforce import location_generator, play, update
 
 
 @dataclass
@@ -70,7 +70,13 @@ class Config:
     core: str = "rnn"
     """Core network: "rnn" (the paper's) or "lstm"."""
     location_std: float = 0.1
-    """Standard deviation of the Gaussian location policy."""
+    """Standard deviation of the Gaussian location policy (at the start)."""
+    final_location_std: float | None = None
+    """If set, the std falls linearly from location_std to this over the run (explore early,
+    look precisely late); else it stays fixed, as in the paper."""
+    random_locations: bool = False
+    """Glimpse at uniformly random locations instead of the location policy's (the paper's
+    "random glimpses" row): no REINFORCE for locations; the baseline is still trained."""
     hidden_size: int = 256
     """Units of the core (and of the combined glimpse features)."""
     seed: int = 1
@@ -104,6 +110,7 @@ def main(config: Config) -> dict:
         core_size=config.hidden_size,
         core=config.core,
         location_std=config.location_std,
+        random_locations=config.random_locations,
     )
     torch.manual_seed(config.seed)
     model = RecurrentAttentionModel(
@@ -112,6 +119,12 @@ def main(config: Config) -> dict:
     optimizer = make_optimizer(config, model)
     batches_per_epoch = math.ceil(config.episodes_per_epoch / config.batch_size)
     total_batches = config.epochs * batches_per_epoch
+    final_std = config.final_location_std or config.location_std
+
+    def location_std(done: int) -> float:
+        """The location std after ``done`` of the run's batches."""
+        return config.location_std + (final_std - config.location_std) * done / total_batches
+
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda done: (
@@ -143,10 +156,12 @@ def main(config: Config) -> dict:
         torch.manual_seed(config.seed * 100_003 + epoch)
         envs = make_envs(config.env_id, config.batch_size, "train", **env_kwargs)
         envs.reset(seed=config.seed * 100_003 + epoch)
+        generator = location_generator(config.seed, epoch)  # used by random locations only
         totals = {"loss": 0.0, "reward": 0.0}
         progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
         for batch in progress:
-            episodes = play(envs, model, sample_labels=config.mode == "rl")
+            model.config.location_std = location_std(schedule.last_epoch)
+            episodes = play(envs, model, sample_labels=config.mode == "rl", generator=generator)
             totals["loss"] += update(model, optimizer, episodes, config.max_grad_norm)
             schedule.step()
             totals["reward"] += episodes.rewards.mean().item()
@@ -205,6 +220,7 @@ def main(config: Config) -> dict:
     results = {
         "env_id": config.env_id,
         "epochs": config.epochs,
+        "random_locations": config.random_locations,
         "best_val_error": best_val,
         "test_error_single_trajectory": test["single"],
         "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],

@@ -62,8 +62,15 @@ def grid_to_dict(actions: np.ndarray, grid: tuple[int, int], num_classes: int) -
     nvec = np.array([*grid, num_classes])
     if actions.ndim != 2 or actions.shape[1] != 3:
         raise ValueError(f"grid actions must have shape (num_envs, 3), got {actions.shape}")
-    if not np.issubdtype(actions.dtype, np.integer) or ((actions < 0) | (actions >= nvec)).any():
-        raise ValueError(f"grid actions must be integers in [0, {nvec.tolist()}), got {actions}")
+    if not np.issubdtype(actions.dtype, np.integer):
+        raise ValueError(f"grid actions must be integers, got dtype {actions.dtype}")
+    outside = np.flatnonzero(((actions < 0) | (actions >= nvec)).any(axis=1))
+    if len(outside):
+        env = outside[0]
+        raise ValueError(
+            f"grid action of env {env} is {actions[env].tolist()}: must be integers in "
+            f"[0, {nvec.tolist()})"
+        )
     location = np.stack(
         [grid_centres(grid[0])[actions[:, 0]], grid_centres(grid[1])[actions[:, 1]]], axis=1
     )

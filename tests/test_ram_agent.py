@@ -6,11 +6,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
-from agents.reinforce import losses, play  # noqa: E402
+from agents.reinforce import location_generator, losses, play  # noqa: E402
 from ram_env.torch_interop import TorchObservations  # noqa: E402
 from ram_env.vector import GlimpseVectorEnv  # noqa: E402
 
 TINY = RAMConfig(glimpse_hidden=5, location_hidden=4, glimpse_features=6, core_size=7)
+RANDOM = RAMConfig(**{**TINY.__dict__, "random_locations": True})
 GROUPS = {
     "glimpse network": ("glimpse_in", "location_in", "combine"),
     "core": ("core",),
@@ -103,3 +104,58 @@ def test_an_episode_uses_the_env_api_only():
         episodes.rewards.numpy(), (predictions == episodes.labels).float().numpy()
     )
     np.testing.assert_array_equal(episodes.labels.numpy(), np.asarray(episodes.indices) % 3)
+
+
+class RecordingEnvs:
+    """Passes every call to ``envs`` and keeps the locations the agent sends."""
+
+    def __init__(self, envs: TorchObservations):
+        self.envs, self.sent = envs, []
+
+    @property
+    def unwrapped(self):
+        return self.envs.unwrapped
+
+    def reset(self, **kwargs):
+        return self.envs.reset(**kwargs)
+
+    def step(self, action):
+        self.sent.append(action["location"].clone())
+        return self.envs.step(action)
+
+
+def sent_locations(config: RAMConfig, model_seed: int, location_seed: int) -> torch.Tensor:
+    """(T - 1, B, 2): the locations l_2 .. l_T a fresh model (weights from ``model_seed``)
+    chooses in one batch of episodes; torch's global generator is seeded the same every time."""
+    torch.manual_seed(model_seed)
+    model = RecurrentAttentionModel((2, 4, 4), 3, config)
+    envs = RecordingEnvs(tiny_envs())
+    torch.manual_seed(0)
+    play(envs, model, sample_labels=False, generator=location_generator(location_seed))
+    return torch.stack(envs.sent[:-1])  # the last action only names the class
+
+
+def test_random_locations_depend_on_the_seed_not_on_the_model():
+    first = sent_locations(RANDOM, model_seed=0, location_seed=5)
+    assert torch.equal(first, sent_locations(RANDOM, model_seed=1, location_seed=5))
+    assert not torch.equal(first, sent_locations(RANDOM, model_seed=0, location_seed=6))
+    assert first.shape == (3, 6, 2)
+    assert first.abs().max() <= 1 and first.std() > 0.3  # spread over [-1, 1]^2
+    # With a location policy, the same seeds give other locations for other weights.
+    policy = sent_locations(TINY, model_seed=0, location_seed=5)
+    assert not torch.equal(policy, sent_locations(TINY, model_seed=1, location_seed=5))
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "rl"])
+def test_random_locations_train_everything_but_the_location_network(mode):
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, RANDOM)
+    episodes = play(tiny_envs(), model, sample_labels=mode == "rl", generator=location_generator(0))
+    assert torch.equal(episodes.location_log_probs, torch.zeros(3, 6))
+    episodes.rewards = torch.tensor([1.0, 0, 1, 0, 1, 0])  # make advantages non-zero
+    terms = losses(episodes)
+    assert ("classification" in terms) == (mode == "hybrid")
+    norms = gradient_norms(model, sum(terms.values()))
+    assert norms["location network"] == 0
+    for group in ("action network", "core", "glimpse network", "baseline"):
+        assert norms[group] > 0, group

@@ -156,3 +156,47 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
     assert gif.read_bytes()[:6] == b"GIF89a"
     bad = run_script([str(ROOT / "examples" / "evaluate.py"), str(tmp_path / "r" / "config.json")])
     assert bad.returncode != 0 and "unreadable checkpoint" in bad.stderr
+
+
+def test_a_run_with_random_locations_trains_and_evaluates(tmp_path, mnist_dir):
+    args = [*TINY, "--epochs", "2", "--random-locations", "--runs-dir", str(tmp_path)]
+    for name in ("a", "b"):
+        config = train_reinforce.parse_config(train_reinforce.Config, [*args, "--run-name", name])
+        results = train_reinforce.main(config)
+    assert_same_outcome(tmp_path / "a", tmp_path / "b")  # locations seeded by (seed, epoch)
+    assert results["random_locations"] is True
+    assert 0 <= results["test_error_single_trajectory"] < 90  # learns from random glimpses
+    # No mean location to take: the "greedy" evaluation sees the same random locations.
+    greedy = results["test_error_mean_location_policy (not the paper's protocol)"]
+    assert greedy == results["test_error_single_trajectory"]
+
+    checkpoint = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["ram_config"]["random_locations"] is True
+    assert checkpoint["config"]["random_locations"] is True
+    # The location network never got a gradient: it still has its initial weights.
+    torch.manual_seed(config.seed)
+    initial = train_reinforce.RecurrentAttentionModel(
+        tuple(checkpoint["glimpse_shape"]),
+        10,
+        train_reinforce.RAMConfig(**checkpoint["ram_config"]),
+    ).state_dict()
+    assert torch.equal(checkpoint["model"]["locator.weight"], initial["locator.weight"])
+    assert not torch.equal(checkpoint["model"]["core.weight_hh"], initial["core.weight_hh"])
+
+    # evaluate.py reads the flag from the checkpoint: the same random locations, the same error.
+    evaluated = run_script(
+        [
+            str(ROOT / "examples" / "evaluate.py"),
+            str(tmp_path / "a" / "best.pt"),
+            "--threads",
+            "1",
+            "--num-envs",
+            "1000",
+        ]
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert (
+        json.loads(evaluated.stdout)["error_single_trajectory"]
+        == results["test_error_single_trajectory"]
+    )
+    assert (tmp_path / "a" / "glimpses.gif").read_bytes()[:6] == b"GIF89a"

@@ -263,10 +263,10 @@ def test_flat_actions_vector_refuses_bad_shapes(make_bad, message):
     [
         (np.zeros((3, 2), np.int64), r"shape \(num_envs, 3\)"),
         (np.zeros(3, np.int64), r"shape \(num_envs, 3\)"),
-        (np.array([[0, 0, 0], [0, 3, 0], [0, 0, 0]]), r"integers in"),
-        (np.array([[0, 0, 0], [0, 0, 0], [5, 0, 0]]), r"integers in"),
-        (np.array([[0, 0, 0], [0, 0, 0], [0, 0, -1]]), r"integers in"),
-        (np.zeros((3, 3), np.float32), r"integers in"),
+        (np.array([[0, 0, 0], [0, 3, 0], [0, 0, 0]]), r"env 1 is \[0, 3, 0\].*integers in"),
+        (np.array([[0, 0, 0], [0, 0, 0], [5, 0, 0]]), r"env 2 is \[5, 0, 0\].*integers in"),
+        (np.array([[0, 0, 0], [0, 0, 0], [0, 0, -1]]), r"env 2 is \[0, 0, -1\].*integers in"),
+        (np.zeros((3, 3), np.float32), r"integers, got dtype float32"),
     ],
     ids=["N-by-2", "flat", "y-3", "x-5", "label-neg", "floats"],
 )

@@ -1,0 +1,46 @@
+"""examples/benchmark_agents.py: the table it writes, and rerunning skips finished rows."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("stable_baselines3")
+pytest.importorskip("sb3_contrib")
+pytest.importorskip("tensorboard")
+pytest.importorskip("matplotlib")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import benchmark_agents
+
+
+def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path, mnist_dir):
+    config = benchmark_agents.Config(
+        steps=2048, rows="chance,a2c", evaluations=1, runs_dir=str(tmp_path), name="b", threads=1
+    )
+    text = benchmark_agents.main(config)
+    folder = tmp_path / "b"
+    assert (folder / "table.md").read_text() == text
+    assert "2,048 env steps per agent" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "agent" not in line]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| " + benchmark_agents.TITLES["chance"],
+        "| " + benchmark_agents.TITLES["a2c"],
+    ]
+    chance = json.loads((folder / "chance.json").read_text())
+    assert 85.0 < chance["test_error_single_trajectory"] < 95.0  # 10 classes
+    a2c = json.loads((folder / "a2c.json").read_text())
+    assert a2c["env_steps"] >= 2048
+    assert f"{100 - a2c['test_error_single_trajectory']:.2f}%" in rows[1]
+
+    stamps = {path: path.stat().st_mtime_ns for path in folder.glob("*.json")}
+    assert benchmark_agents.main(config) == text
+    assert stamps == {path: path.stat().st_mtime_ns for path in folder.glob("*.json")}
+
+
+def test_unknown_rows_are_refused(tmp_path):
+    config = benchmark_agents.Config(rows="chance,dqn", runs_dir=str(tmp_path))
+    with pytest.raises(SystemExit, match=r"unknown rows \['dqn'\]"):
+        benchmark_agents.main(config)

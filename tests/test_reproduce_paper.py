@@ -1,0 +1,93 @@
+"""examples/reproduce_paper.py: rows map to the right runs, a tiny table, finished rows skipped."""
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("tensorboard")
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+import reproduce_paper  # noqa: E402
+import train_baseline  # noqa: E402
+import train_reinforce  # noqa: E402
+
+# One epoch of 512 episodes (RAM) or canvases (FC) per row: seconds, not hours.
+TINY = ["--table", "1a", "--rows", "fc256,ram2", "--budget", "0.001"]
+TINY += ["--episodes-per-epoch", "512", "--threads", "1"]
+
+
+def test_rows_become_the_runs_the_paper_describes():
+    config = reproduce_paper.Config(table="2a", runs_dir="somewhere")
+    ram = reproduce_paper.run_config("2a", "ram6", config)
+    assert isinstance(ram, train_reinforce.Config)
+    assert (ram.env_id, ram.num_glimpses, ram.random_locations) == (
+        "GlimpseMNIST-Cluttered60-v0",
+        6,
+        False,
+    )
+    assert (ram.epochs, ram.run_name, ram.runs_dir, ram.resume) == (
+        300,
+        "ram6",
+        "somewhere/2a",
+        True,
+    )
+    random = reproduce_paper.run_config("2a", "ram8_random", config)
+    assert (random.num_glimpses, random.random_locations) == (8, True)
+    conv = reproduce_paper.run_config("2b", "conv", dataclasses.replace(config, budget=0.5))
+    assert isinstance(conv, train_baseline.Config)
+    assert (conv.env_id, conv.model, conv.epochs) == ("GlimpseMNIST-Cluttered100-v0", "conv", 25)
+    tiny = reproduce_paper.run_config("1a", "ram7", dataclasses.replace(config, budget=1e-6))
+    assert tiny.epochs == 1  # never less than one epoch
+    # Every row of every table has a run, and the tables hold the paper's rows.
+    for table, rows in reproduce_paper.PAPER.items():
+        for row in rows:
+            reproduce_paper.run_config(table, row, config)
+    assert reproduce_paper.PAPER["2a"]["ram8_random"].error == "14.4"  # as printed
+    assert reproduce_paper.PAPER["2b"]["ram6"].version == "arXiv"
+
+
+def test_a_tiny_table_then_a_rerun_that_skips_finished_rows(tmp_path, mnist_dir, monkeypatch):
+    argv = [*TINY, "--runs-dir", str(tmp_path)]
+    text = reproduce_paper.main(reproduce_paper.parse_config(reproduce_paper.Config, argv))
+    folder = tmp_path / "1a"
+    assert (folder / "table.md").read_text() == text
+
+    fc = json.loads((folder / "fc256" / "results.json").read_text())
+    ram = json.loads((folder / "ram2" / "results.json").read_text())
+    assert fc["epochs"] == ram["epochs"] == 1
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()}
+    fc_row = rows["FC, 2 layers (256 hiddens each)"]
+    assert "1.69% (NIPS)" in fc_row and f"{fc['test_error']:.2f}%" in fc_row
+    ram_row = rows["RAM, 2 glimpses, 8x8, 1 scale"]
+    assert "3.79% (NIPS)" in ram_row and f"{ram['test_error_single_trajectory']:.2f}%" in ram_row
+    assert fc_row.endswith("| no |") and ram_row.endswith("| no |")  # not full-length
+    assert "not run" in rows["Convolutional, 2 layers"] and "1.21% (NIPS)" in text
+    assert "python examples/reproduce_paper.py --table 1a --rows fc256,ram2 --budget 0.001" in text
+    assert "examples/train_reinforce.py --env-id GlimpseMNIST-v0 --num-glimpses 2" in text
+
+    # Rerun: both rows are read, nothing trains, the runs' files are untouched.
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    for module in (train_reinforce, train_baseline):
+        monkeypatch.setattr(module, "main", lambda config: pytest.fail("a finished row reran"))
+    again = reproduce_paper.main(reproduce_paper.parse_config(reproduce_paper.Config, argv))
+    assert again == text
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, monkeypatch):
+    config = reproduce_paper.Config(table="2a", rows="conv", runs_dir=str(tmp_path))
+    earlier = reproduce_paper.run_config("2a", "conv", dataclasses.replace(config, budget=0.5))
+    run_dir = tmp_path / "2a" / "conv"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(earlier)))
+    monkeypatch.setattr(train_baseline, "main", lambda config: pytest.fail("should not train"))
+    with pytest.raises(SystemExit, match=r"other settings \(epochs: 50 -> 100\)"):
+        reproduce_paper.main(config)
+    with pytest.raises(SystemExit, match="has no rows"):
+        reproduce_paper.main(dataclasses.replace(config, rows="ram2"))  # 2a has no 2 glimpses
