@@ -30,6 +30,8 @@ class Episodes:
     """(B, classes): the class scores after the last glimpse."""
     label_log_probs: torch.Tensor | None
     """(B,): log-probability of the sampled class (pure-RL mode), else None."""
+    label_entropy: torch.Tensor | None
+    """(B,): entropy of the class distribution (pure-RL mode), else None."""
     rewards: torch.Tensor
     """(B,): 1 for a right answer, 0 for a wrong one."""
     labels: torch.Tensor
@@ -74,7 +76,7 @@ def play(
     num_glimpses = envs.unwrapped.num_glimpses
     state = model.initial_state(batch)
     log_probs, baselines = [], []
-    label_log_probs = None
+    label_log_probs = label_entropy = None
     for t in range(num_glimpses):
         state, hidden = model.step(observation["glimpse"], observation["location"], state)
         baselines.append(model.value(hidden))
@@ -94,6 +96,7 @@ def play(
                 classes = Categorical(logits=logits, validate_args=False)
                 label = classes.sample()
                 label_log_probs = classes.log_prob(label)
+                label_entropy = classes.entropy()
             else:
                 label = logits.argmax(-1)
         observation, reward, terminated, _, info = envs.step(
@@ -106,19 +109,23 @@ def play(
         baselines=torch.stack(baselines),
         logits=logits,
         label_log_probs=label_log_probs,
+        label_entropy=label_entropy,
         rewards=reward.float(),
         labels=torch.from_numpy(info["label"]),
         indices=indices,
     )
 
 
-def losses(episodes: Episodes) -> dict[str, torch.Tensor]:
+def losses(episodes: Episodes, entropy_coef: float = 0.0) -> dict[str, torch.Tensor]:
     """The training losses of one batch; their sum is what to minimise.
 
     - ``reinforce``: REINFORCE with baseline for the locations, ``-(R - b_t) log pi(l_t+1)``
       summed over time, averaged over episodes (and, in pure-RL mode, for the class too);
     - ``classification``: cross-entropy against the true label (hybrid mode only);
-    - ``baseline``: mean squared error of b_t against R.
+    - ``baseline``: mean squared error of b_t against R;
+    - ``entropy`` (pure-RL mode, if ``entropy_coef``): minus ``entropy_coef`` times the class
+      distribution's mean entropy, a bonus that keeps the class policy from settling on the most
+      frequent class before the glimpses tell the classes apart (not in the paper).
     """
     rewards = episodes.rewards
     advantage = (rewards - episodes.baselines).detach()  # (T, B)
@@ -128,6 +135,8 @@ def losses(episodes: Episodes) -> dict[str, torch.Tensor]:
         result["classification"] = F.cross_entropy(episodes.logits, episodes.labels)
     else:
         reinforce = reinforce - (advantage[-1] * episodes.label_log_probs).mean()
+        if entropy_coef:
+            result["entropy"] = -entropy_coef * episodes.label_entropy.mean()
     result["reinforce"] = reinforce
     return result
 
@@ -137,9 +146,10 @@ def update(
     optimizer: torch.optim.Optimizer,
     episodes: Episodes,
     max_grad_norm: float = 0.0,
+    entropy_coef: float = 0.0,
 ) -> float:
     """One gradient step on the summed losses of a batch of episodes; returns the loss."""
-    loss = sum(losses(episodes).values())
+    loss = sum(losses(episodes, entropy_coef).values())
     optimizer.zero_grad()
     loss.backward()
     if max_grad_norm:

@@ -92,10 +92,17 @@ class Algorithm:
 
         return getattr(stable_baselines3, self.name.upper())
 
-    @property
-    def recurrent(self) -> bool:
-        return self.name == "recurrent_ppo"
 
+# PPO and RecurrentPPO: 64 envs x 64 steps per rollout (8 episodes of 8 glimpses per env).
+PPO_SETTINGS = dict(
+    n_steps=64,
+    batch_size=512,
+    n_epochs=4,
+    learning_rate=3e-4,
+    gamma=1.0,
+    gae_lambda=0.95,
+    ent_coef=0.01,
+)
 
 ALGORITHMS = {
     "ppo": Algorithm(
@@ -104,15 +111,7 @@ ALGORITHMS = {
         "grid",
         True,
         num_envs=64,
-        hyperparameters=dict(
-            n_steps=64,
-            batch_size=512,
-            n_epochs=4,
-            learning_rate=3e-4,
-            gamma=1.0,
-            gae_lambda=0.95,
-            ent_coef=0.01,
-        ),
+        hyperparameters=PPO_SETTINGS,
     ),
     "a2c": Algorithm(
         "a2c",
@@ -128,15 +127,7 @@ ALGORITHMS = {
         "grid",
         False,
         num_envs=64,
-        hyperparameters=dict(
-            n_steps=64,
-            batch_size=512,
-            n_epochs=4,
-            learning_rate=3e-4,
-            gamma=1.0,
-            gae_lambda=0.95,
-            ent_coef=0.01,
-        ),
+        hyperparameters=PPO_SETTINGS,
     ),
     "sac": Algorithm(
         "sac",

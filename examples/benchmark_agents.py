@@ -5,8 +5,8 @@
 Rows: a chance reference (uniformly random locations and labels), the RAM trained by
 REINFORCE with the paper's hybrid loss (``train_reinforce.py``; its classifier also learns from
 the true label the env reports at the end of an episode) and in pure-RL mode (reward only, like
-the SB3 agents), and the SB3 agents PPO and A2C (glimpse history) and RecurrentPPO (LSTM) from
-``train_sb3.py`` with their defaults.
+the SB3 agents, with an entropy bonus on its class distribution), and the SB3 agents PPO and
+A2C (glimpse history) and RecurrentPPO (LSTM) from ``train_sb3.py`` with their defaults.
 
 Protocol, stated with the table: every agent gets ``--steps`` env steps (one step = one glimpse
 of one episode) on the train split, chooses its model on the fixed 5,000-image validation
@@ -38,11 +38,14 @@ import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import write_atomically
 from agents.cli import parse_config
 
+# Pure-RL RAM: without an entropy bonus its class policy settled on the most frequent class
+# within the first epoch on GlimpseMNIST-v0 (train accuracy 11.5%); 0.1 learned in short trials.
+RL_ENTROPY_COEF = 0.1
 ROWS = ("chance", "ram", "ram_rl", "ppo", "a2c", "recurrent_ppo")
 TITLES = {
     "chance": "chance (random locations and labels)",
     "ram": "RAM, REINFORCE + hybrid supervised loss (paper)",
-    "ram_rl": "RAM, REINFORCE only (reward only)",
+    "ram_rl": f"RAM, REINFORCE only (reward only; class entropy bonus {RL_ENTROPY_COEF})",
     "ppo": "PPO, glimpse history, MLP",
     "a2c": "A2C, glimpse history, MLP",
     "recurrent_ppo": "RecurrentPPO, LSTM",
@@ -112,6 +115,7 @@ def run_ram(config: Config, run: Path, mode: str) -> dict:
             epochs=epochs,
             episodes_per_epoch=episodes // epochs,
             mode=mode,
+            entropy_coef=RL_ENTROPY_COEF if mode == "rl" else 0.0,
             seed=config.seed,
             run_name=run.name,
             runs_dir=str(run.parent),

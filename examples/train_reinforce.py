@@ -67,6 +67,9 @@ class Config:
     """Gradients are clipped to this norm (0: no clipping)."""
     mode: str = "hybrid"
     """"hybrid": class by cross-entropy, locations by REINFORCE; "rl": both by REINFORCE."""
+    entropy_coef: float = 0.0
+    """"rl" mode: weight of an entropy bonus on the class distribution (0: none, as in the
+    paper); without one the class policy tends to settle on the most frequent class early."""
     core: str = "rnn"
     """Core network: "rnn" (the paper's) or "lstm"."""
     location_std: float = 0.1
@@ -162,7 +165,9 @@ def main(config: Config) -> dict:
         for batch in progress:
             model.config.location_std = location_std(schedule.last_epoch)
             episodes = play(envs, model, sample_labels=config.mode == "rl", generator=generator)
-            totals["loss"] += update(model, optimizer, episodes, config.max_grad_norm)
+            totals["loss"] += update(
+                model, optimizer, episodes, config.max_grad_norm, config.entropy_coef
+            )
             schedule.step()
             totals["reward"] += episodes.rewards.mean().item()
             progress.set_postfix(

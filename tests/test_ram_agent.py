@@ -91,6 +91,28 @@ def test_pure_rl_trains_the_classifier_from_the_reward_only():
     assert norms["baseline"] == 0
 
 
+def test_entropy_bonus_raises_the_class_entropy_and_needs_no_label():
+    """Pure-RL mode's optional entropy bonus: minus coef x the class distribution's entropy;
+    a step on it alone makes the class distribution more uniform; hybrid mode has none."""
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    episodes = play(tiny_envs(), model, sample_labels=True)
+    terms = losses(episodes, entropy_coef=0.5)
+    entropy = torch.distributions.Categorical(logits=episodes.logits).entropy().mean()
+    assert torch.allclose(terms["entropy"], -0.5 * entropy)
+    assert "entropy" not in losses(episodes)  # off by default
+    norms = gradient_norms(model, terms["entropy"])
+    assert norms["action network"] > 0 and norms["location network"] == 0
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.grad is not None:
+                parameter -= 0.5 * parameter.grad
+    torch.manual_seed(0)
+    after = play(tiny_envs(), model, sample_labels=True)
+    assert after.label_entropy.mean() > episodes.label_entropy.mean()
+    assert "entropy" not in losses(play(tiny_envs(), model, sample_labels=False), 0.5)
+
+
 def test_an_episode_uses_the_env_api_only():
     torch.manual_seed(0)
     model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
