@@ -38,6 +38,25 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     temporary.replace(path)
 
 
+# Settings that may change between a run and its resumption: they do not change its numbers.
+RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir")
+
+
+def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) -> None:
+    """SystemExit unless the run saved at ``path`` had the ``current`` settings, apart from
+    ``RESUMABLE_CHANGES``: resuming with others would not give that run's results. Settings
+    missing from ``saved`` (the script gained them later) count as their ``defaults``."""
+    saved = {**defaults, **saved}
+    changed = sorted(
+        key
+        for key in current.keys() | saved.keys()
+        if key not in RESUMABLE_CHANGES and saved.get(key) != current.get(key)
+    )
+    if changed:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
+        raise SystemExit(f"{path} was written with other settings ({details}); resume with those")
+
+
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint's contents, or SystemExit naming the file and what is wrong with it."""
     path = Path(path)

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_baseline
 import train_reinforce
 
-from agents.checkpoints import write_atomically
+from agents.checkpoints import check_same_settings, write_atomically
 from agents.cli import parse_config
 
 
@@ -151,9 +151,6 @@ CLAIMS: dict[str, list[tuple[str, str]]] = {
     "2b": [("best RAM", "conv")],
 }
 
-# Settings of train_reinforce / train_baseline that may differ between a run and its resumption.
-RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir")
-
 
 @dataclass
 class Config:
@@ -215,33 +212,18 @@ def run_config(
     )
 
 
-def check_same_settings(run_dir: Path, settings: dict, defaults: dict) -> None:
-    """SystemExit if ``run_dir`` holds an unfinished run made with other settings: resuming it
-    with these would mix two schedules (train_reinforce.py does not check this itself). A
-    setting missing from the saved ones (older script) counts as its default."""
-    saved_path = run_dir / "config.json"
-    if not saved_path.exists():
-        return
-    saved = {**defaults, **json.loads(saved_path.read_text())}
-    changed = sorted(
-        key
-        for key in saved.keys() | settings.keys()
-        if key not in RESUMABLE_CHANGES and saved.get(key) != settings.get(key)
-    )
-    if changed:
-        details = ", ".join(f"{k}: {saved.get(k)!r} -> {settings.get(k)!r}" for k in changed)
-        raise SystemExit(
-            f"{run_dir} holds an unfinished run with other settings ({details}): rerun with "
-            "its settings, or move the folder away to start afresh"
-        )
-
-
 def train_row(table: str, row: str, config: Config) -> None:
     """Train (or resume) one row to its results.json."""
     settings = run_config(table, row, config)
     run_dir = Path(settings.runs_dir) / row
-    defaults = dataclasses.asdict(type(settings)())
-    check_same_settings(run_dir, dataclasses.asdict(settings), defaults)
+    saved = run_dir / "config.json"  # also there before the first checkpoint
+    if saved.exists():
+        check_same_settings(
+            json.loads(saved.read_text()),
+            dataclasses.asdict(settings),
+            dataclasses.asdict(type(settings)()),
+            saved,
+        )
     print(f"{table}/{row}: training {settings.epochs} epochs in {run_dir}", flush=True)
     if is_ram(row):
         train_reinforce.main(settings)

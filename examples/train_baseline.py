@@ -39,11 +39,14 @@ from agents.baselines import (
     train_epoch,
     training_batches,
 )
-from agents.checkpoints import load_checkpoint, save_atomically, write_atomically, write_csv
+from agents.checkpoints import (
+    check_same_settings,
+    load_checkpoint,
+    save_atomically,
+    write_atomically,
+    write_csv,
+)
 from agents.cli import parse_config
-
-# Settings that may change between a run and its resumption: they do not change its numbers.
-RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir")
 
 
 @dataclass
@@ -103,7 +106,12 @@ def main(config: Config) -> dict:
     checkpoint_path = run_dir / "checkpoint.pt"
     if config.resume and checkpoint_path.exists():
         checkpoint = load_checkpoint(checkpoint_path)
-        check_same_run(checkpoint.get("config", {}), config, checkpoint_path)
+        check_same_settings(
+            checkpoint.get("config", {}),
+            dataclasses.asdict(config),
+            dataclasses.asdict(Config()),
+            checkpoint_path,
+        )
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
@@ -168,20 +176,6 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
-
-
-def check_same_run(saved: dict, config: Config, path: Path) -> None:
-    """SystemExit unless the checkpoint was written by a run with the same settings (apart from
-    those in RESUMABLE_CHANGES): resuming with others would not give that run's results."""
-    current = dataclasses.asdict(config)
-    changed = sorted(
-        key
-        for key in current.keys() | saved.keys()
-        if key not in RESUMABLE_CHANGES and saved.get(key) != current.get(key)
-    )
-    if changed:
-        details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
-        raise SystemExit(f"{path} was written with other settings ({details}); resume with those")
 
 
 if __name__ == "__main__":

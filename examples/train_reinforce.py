@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import (
+    check_same_settings,
     load_checkpoint,
     load_model,
     model_state,
@@ -139,6 +140,12 @@ def main(config: Config) -> dict:
     checkpoint_path = run_dir / "checkpoint.pt"
     if config.resume and checkpoint_path.exists():
         checkpoint = load_checkpoint(checkpoint_path)
+        check_same_settings(
+            checkpoint.get("config", {}),
+            dataclasses.asdict(config),
+            dataclasses.asdict(Config()),
+            checkpoint_path,
+        )
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])

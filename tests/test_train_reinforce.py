@@ -104,6 +104,8 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path, mnist_dir):
     finished = metrics.exists() and len(metrics.read_text().splitlines()) == 4
     assert not finished, "the run finished before it was killed"
 
+    other = run_script([*common, "--run-name", "killed", "--resume", "--learning-rate", "0.01"])
+    assert "other settings (learning_rate: 0.001 -> 0.01)" in other.stderr  # refused
     resumed = run_script([*common, "--run-name", "killed", "--resume"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert_same_outcome(tmp_path / "whole", tmp_path / "killed")
