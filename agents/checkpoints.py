@@ -1,9 +1,14 @@
-"""Saving and loading RAM checkpoints: atomic writes, clear errors for unreadable files."""
+"""Saving and loading runs and RAM checkpoints: atomic writes, resuming with the same settings,
+clear errors for unreadable files."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
+import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -55,6 +60,50 @@ def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) 
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
         raise SystemExit(f"{path} was written with other settings ({details}); resume with those")
+
+
+@dataclass
+class Progress:
+    """Where a run stands: the next epoch, the best validation error so far, the per-epoch
+    history and the seconds already spent."""
+
+    first_epoch: int = 1
+    best_val: float = math.inf
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progress:
+    """Begin the run of ``config`` (a training script's settings dataclass) in ``run_dir`` or,
+    with ``config.resume``, continue it from its ``checkpoint.pt``, which must have been written
+    with the same settings: model, optimizer and schedule are restored in place. A new run
+    refuses a folder that already holds files. Writes ``config.json``."""
+    checkpoint_path = run_dir / "checkpoint.pt"
+    progress = Progress()
+    if config.resume and checkpoint_path.exists():
+        checkpoint = load_checkpoint(checkpoint_path)
+        check_same_settings(
+            checkpoint.get("config", {}),
+            dataclasses.asdict(config),
+            dataclasses.asdict(type(config)()),
+            checkpoint_path,
+        )
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        schedule.load_state_dict(checkpoint["schedule"])
+        progress = Progress(
+            checkpoint["epoch"] + 1,
+            checkpoint["best_val"],
+            checkpoint["history"],
+            checkpoint["seconds"],
+        )
+    elif config.resume:
+        print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise SystemExit(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+    return progress
 
 
 def load_checkpoint(path: Path) -> dict:

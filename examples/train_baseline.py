@@ -40,9 +40,8 @@ from agents.baselines import (
     training_batches,
 )
 from agents.checkpoints import (
-    check_same_settings,
-    load_checkpoint,
     save_atomically,
+    start_or_resume,
     write_atomically,
     write_csv,
 )
@@ -102,28 +101,10 @@ def main(config: Config) -> dict:
         ),
     )
 
-    first_epoch, best_val, history, started = 1, math.inf, [], time.time()
+    progress = start_or_resume(run_dir, config, model, optimizer, schedule)
+    first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history
+    started = time.time() - progress.seconds
     checkpoint_path = run_dir / "checkpoint.pt"
-    if config.resume and checkpoint_path.exists():
-        checkpoint = load_checkpoint(checkpoint_path)
-        check_same_settings(
-            checkpoint.get("config", {}),
-            dataclasses.asdict(config),
-            dataclasses.asdict(Config()),
-            checkpoint_path,
-        )
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        schedule.load_state_dict(checkpoint["schedule"])
-        first_epoch, best_val = checkpoint["epoch"] + 1, checkpoint["best_val"]
-        history = checkpoint["history"]
-        started -= checkpoint["seconds"]
-    elif config.resume:
-        print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise SystemExit(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
     print(f"{config.model}: {count_parameters(model):,} parameters, canvases {train.canvas_shape}")
 
     for epoch in range(first_epoch, config.epochs + 1):

@@ -27,11 +27,10 @@ from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import (
-    check_same_settings,
-    load_checkpoint,
     load_model,
     model_state,
     save_atomically,
+    start_or_resume,
     write_atomically,
     write_csv,
 )
@@ -136,28 +135,10 @@ def main(config: Config) -> dict:
         ),
     )
 
-    first_epoch, best_val, history, started = 1, math.inf, [], time.time()
+    progress = start_or_resume(run_dir, config, model, optimizer, schedule)
+    first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history
+    started = time.time() - progress.seconds
     checkpoint_path = run_dir / "checkpoint.pt"
-    if config.resume and checkpoint_path.exists():
-        checkpoint = load_checkpoint(checkpoint_path)
-        check_same_settings(
-            checkpoint.get("config", {}),
-            dataclasses.asdict(config),
-            dataclasses.asdict(Config()),
-            checkpoint_path,
-        )
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        schedule.load_state_dict(checkpoint["schedule"])
-        first_epoch, best_val = checkpoint["epoch"] + 1, checkpoint["best_val"]
-        history = checkpoint["history"]
-        started -= checkpoint["seconds"]
-    elif config.resume:
-        print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise SystemExit(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
     writer = SummaryWriter(run_dir / "tensorboard")
 
     for epoch in range(first_epoch, config.epochs + 1):

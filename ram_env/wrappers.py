@@ -259,6 +259,26 @@ def _check_grid(grid: tuple[int, int]) -> tuple[int, int]:
 # -- vector-env wrappers --------------------------------------------------------------------------
 
 
+class _PendingResets:
+    """The envs that a ``NEXT_STEP`` vector env resets at its next step (those whose episode
+    ended at the last one); never any in the other autoreset modes."""
+
+    def __init__(self, env: VectorEnv):
+        mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        self.next_step = mode == AutoresetMode.NEXT_STEP
+        self.envs = np.zeros(env.num_envs, bool)
+
+    def reset(self, mask: np.ndarray | None) -> None:
+        """The envs in ``mask`` (all if None) were reset by ``reset``."""
+        self.envs[slice(None) if mask is None else np.asarray(mask, bool)] = False
+
+    def step(self, terminated: np.ndarray, truncated: np.ndarray) -> np.ndarray:
+        """Record a step's ended episodes; returns the envs that this step reset (a mask)."""
+        reset = self.envs
+        self.envs = (terminated | truncated) if self.next_step else np.zeros_like(reset)
+        return reset
+
+
 class FlatActionsVector(VectorWrapper):
     """:class:`FlatActions` for a vector env: ``(N, 2 + n_classes)`` actions."""
 
@@ -281,22 +301,22 @@ class GridActionsVector(VectorWrapper):
         self.num_classes = int(env.single_action_space["label"].n)
         self.single_action_space = spaces.MultiDiscrete([*self.grid, self.num_classes])
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._resetting = np.zeros(self.num_envs, bool)  # NEXT_STEP: reset at the next step
+        self._pending = _PendingResets(env)
 
     def reset(self, *, seed=None, options: dict | None = None):
         mask = (options or {}).get("reset_mask")
         result = self.env.reset(seed=seed, options=options)
-        self._resetting[slice(None) if mask is None else np.asarray(mask, bool)] = False
+        self._pending.reset(mask)
         return result
 
     def step(self, actions: np.ndarray):
         actions = np.asarray(actions)
-        if self._resetting.any() and actions.shape == (self.num_envs, 3):
+        resetting = self._pending.envs
+        if resetting.any() and actions.shape == (self.num_envs, 3):
             # NEXT_STEP ignores these envs' actions, as SyncVectorEnv over GridActions does
-            actions = np.where(self._resetting[:, None], 0, actions)
+            actions = np.where(resetting[:, None], 0, actions)
         result = self.env.step(grid_to_dict(actions, self.grid, self.num_classes))
-        if self.metadata.get("autoreset_mode") == AutoresetMode.NEXT_STEP:
-            self._resetting = result[2] | result[3]
+        self._pending.step(result[2], result[3])
         return result
 
 
@@ -308,26 +328,23 @@ class _VectorObservations(VectorWrapper):
         _check_glimpse_env(env)
         super().__init__(env)
         self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
-        self._ended = np.zeros(self.num_envs, bool)  # NEXT_STEP: reset at the next step
+        self._pending = _PendingResets(env)
 
     def reset(self, *, seed=None, options: dict | None = None):
         mask = (options or {}).get("reset_mask")
         observations, infos = self.env.reset(seed=seed, options=options)
         envs = np.arange(self.num_envs) if mask is None else np.flatnonzero(mask)
-        self._ended[envs] = False
+        self._pending.reset(mask)
         return self.transform(observations, began=envs, went_on=np.zeros(0, np.intp)), infos
 
     def step(self, actions):
         observations, rewards, terminated, truncated, infos = self.env.step(actions)
         ended = terminated | truncated
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            began, self._ended = self._ended, ended
-        elif self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
+        began = self._pending.step(terminated, truncated)  # NEXT_STEP
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
             infos = dict(infos)
             infos["final_obs"] = self.transform_final(infos["final_obs"], ended)
             began = ended
-        else:
-            began = np.zeros(self.num_envs, bool)
         observations = self.transform(
             observations, began=np.flatnonzero(began), went_on=np.flatnonzero(~began & ~ended)
         )

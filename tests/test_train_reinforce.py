@@ -63,6 +63,15 @@ def assert_same_outcome(a: Path, b: Path):
         assert torch.equal(weights_a[name], weights_b[name]), name
 
 
+def evaluate_test_split(checkpoint: Path) -> dict:
+    """What examples/evaluate.py reports for ``checkpoint``, with TINY's envs (so the same
+    trajectories as the run's own test pass)."""
+    script = str(ROOT / "examples" / "evaluate.py")
+    evaluated = run_script([script, str(checkpoint), "--threads", "1", "--num-envs", "1000"])
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    return json.loads(evaluated.stdout)
+
+
 def test_help_lists_every_setting():
     text = run_script(["--help"]).stdout
     for field in fields(train_reinforce.Config):
@@ -129,18 +138,7 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
         [*TINY, "--epochs", "1", "--run-name", "r", "--runs-dir", str(tmp_path)],
     )
     results = train_reinforce.main(config)
-    evaluated = run_script(
-        [
-            str(ROOT / "examples" / "evaluate.py"),
-            str(tmp_path / "r" / "best.pt"),
-            "--threads",
-            "1",
-            "--num-envs",
-            "1000",
-        ]  # as in TINY: the same trajectories
-    )
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    report = json.loads(evaluated.stdout)
+    report = evaluate_test_split(tmp_path / "r" / "best.pt")
     # The same model, split and seed: the same single-trajectory test error as the run's own.
     assert report["error_single_trajectory"] == results["test_error_single_trajectory"]
     gif = tmp_path / "g.gif"
@@ -186,19 +184,6 @@ def test_a_run_with_random_locations_trains_and_evaluates(tmp_path, mnist_dir):
     assert not torch.equal(checkpoint["model"]["core.weight_hh"], initial["core.weight_hh"])
 
     # evaluate.py reads the flag from the checkpoint: the same random locations, the same error.
-    evaluated = run_script(
-        [
-            str(ROOT / "examples" / "evaluate.py"),
-            str(tmp_path / "a" / "best.pt"),
-            "--threads",
-            "1",
-            "--num-envs",
-            "1000",
-        ]
-    )
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    assert (
-        json.loads(evaluated.stdout)["error_single_trajectory"]
-        == results["test_error_single_trajectory"]
-    )
+    report = evaluate_test_split(tmp_path / "a" / "best.pt")
+    assert report["error_single_trajectory"] == results["test_error_single_trajectory"]
     assert (tmp_path / "a" / "glimpses.gif").read_bytes()[:6] == b"GIF89a"
