@@ -7,8 +7,10 @@
     baseline         b_t = W_b h_t                             (on a detached h_t)
 
 Gradient paths, as the paper's hybrid training needs them:
-- the location network sees ``h_t.detach()``: it learns only from REINFORCE, and REINFORCE does
-  not reach the core through it;
+- the location network learns only from REINFORCE; by default it sees ``h_t.detach()``, so
+  REINFORCE does not reach the core through it. With ``reinforce_trains_core`` it sees h_t
+  itself and REINFORCE also trains the core and glimpse networks, as in the paper's general
+  policy gradient over all parameters (and the Torch reimplementation);
 - sampled locations are detached before they enter the next glimpse, so the classification
   loss cannot reach the location network through them;
 - the baseline sees ``h_t.detach()``: its regression loss does not train the core.
@@ -42,6 +44,9 @@ class RAMConfig:
     """Core network: "rnn" (ReLU RNN, the paper's) or "lstm"."""
     location_std: float = 0.1
     """Standard deviation of the Gaussian location policy, in [-1, 1] units."""
+    reinforce_trains_core: bool = False
+    """Let the location policy's REINFORCE gradient flow into the core and glimpse networks, so
+    they also learn features for where to look (default: they learn from the class only)."""
     random_locations: bool = False
     """No location policy: l_2 .. l_T are uniformly random in [-1, 1]^2 (the paper's "random
     glimpses" row; see ``agents.reinforce.play``). The location network is then unused."""
@@ -89,7 +94,9 @@ class RecurrentAttentionModel(nn.Module):
 
     def location_policy(self, hidden: torch.Tensor) -> Normal:
         """The distribution of the next location; trained by REINFORCE only."""
-        mean = torch.tanh(self.locator(hidden.detach()))
+        if not self.config.reinforce_trains_core:
+            hidden = hidden.detach()
+        mean = torch.tanh(self.locator(hidden))
         # validate_args=False: the argument checks cost more than the rest of the step.
         return Normal(mean, self.config.location_std, validate_args=False)
 
