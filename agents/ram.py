@@ -8,9 +8,9 @@
 
 Gradient paths, as the paper's hybrid training needs them:
 - the location network learns only from REINFORCE; by default it sees ``h_t.detach()``, so
-  REINFORCE does not reach the core through it. With ``reinforce_trains_core`` it sees h_t
-  itself and REINFORCE also trains the core and glimpse networks, as in the paper's general
-  policy gradient over all parameters (and the Torch reimplementation);
+  REINFORCE does not reach the core through it. With ``reinforce_core_weight`` w > 0 the
+  REINFORCE gradient also reaches the core and glimpse networks, multiplied by w, as in the
+  paper's general policy gradient over all parameters (w = 1);
 - sampled locations are detached before they enter the next glimpse, so the classification
   loss cannot reach the location network through them;
 - the baseline sees ``h_t.detach()``: its regression loss does not train the core.
@@ -44,9 +44,10 @@ class RAMConfig:
     """Core network: "rnn" (ReLU RNN, the paper's) or "lstm"."""
     location_std: float = 0.1
     """Standard deviation of the Gaussian location policy, in [-1, 1] units."""
-    reinforce_trains_core: bool = False
-    """Let the location policy's REINFORCE gradient flow into the core and glimpse networks, so
-    they also learn features for where to look (default: they learn from the class only)."""
+    reinforce_core_weight: float = 0.0
+    """Weight of the location policy's REINFORCE gradient where it enters the core (and from
+    there the glimpse network), so they also learn features for where to look; 0: it does not
+    enter, the core learns from the class only."""
     random_locations: bool = False
     """No location policy: l_2 .. l_T are uniformly random in [-1, 1]^2 (the paper's "random
     glimpses" row; see ``agents.reinforce.play``). The location network is then unused."""
@@ -94,8 +95,8 @@ class RecurrentAttentionModel(nn.Module):
 
     def location_policy(self, hidden: torch.Tensor) -> Normal:
         """The distribution of the next location; trained by REINFORCE only."""
-        if not self.config.reinforce_trains_core:
-            hidden = hidden.detach()
+        weight = self.config.reinforce_core_weight
+        hidden = hidden.detach() if weight == 0 else _scale_gradient(hidden, weight)
         mean = torch.tanh(self.locator(hidden))
         # validate_args=False: the argument checks cost more than the rest of the step.
         return Normal(mean, self.config.location_std, validate_args=False)
@@ -107,3 +108,10 @@ class RecurrentAttentionModel(nn.Module):
     def value(self, hidden: torch.Tensor) -> torch.Tensor:
         """The baseline b_t, from a detached state: it does not train the core."""
         return self.baseline(hidden.detach()).squeeze(-1)
+
+
+def _scale_gradient(tensor: torch.Tensor, weight: float) -> torch.Tensor:
+    """``tensor`` in the forward pass; its gradient multiplied by ``weight`` in the backward."""
+    if weight == 1:
+        return tensor
+    return tensor * weight + tensor.detach() * (1 - weight)

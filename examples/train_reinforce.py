@@ -77,9 +77,9 @@ class Config:
     final_location_std: float | None = None
     """If set, the std falls linearly from location_std to this over the run (explore early,
     look precisely late); else it stays fixed, as in the paper."""
-    reinforce_trains_core: bool = False
-    """Let REINFORCE for the locations also train the core and glimpse networks (default: only
-    the location network; the classification loss trains the rest)."""
+    reinforce_core_weight: float = 0.0
+    """Weight of the locations' REINFORCE gradient where it enters the core and glimpse networks
+    (0: it trains the location network only; the classification loss trains the rest)."""
     random_locations: bool = False
     """Glimpse at uniformly random locations instead of the location policy's (the paper's
     "random glimpses" row): no REINFORCE for locations; the baseline is still trained."""
@@ -116,7 +116,7 @@ def main(config: Config) -> dict:
         core_size=config.hidden_size,
         core=config.core,
         location_std=config.location_std,
-        reinforce_trains_core=config.reinforce_trains_core,
+        reinforce_core_weight=config.reinforce_core_weight,
         random_locations=config.random_locations,
     )
     torch.manual_seed(config.seed)
