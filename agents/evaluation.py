@@ -87,5 +87,49 @@ def error_rates(
     return errors
 
 
+@torch.no_grad()
+def glimpses_on_digit(
+    model: RecurrentAttentionModel,
+    env_id: str,
+    split: str,
+    *,
+    num_envs: int = 500,
+    greedy: bool = False,
+    seed: int = 0,
+    **env_kwargs,
+) -> np.ndarray:
+    """(T,): for each glimpse t, the fraction of one pass over ``split`` in which glimpse t is
+    centred inside the digit's box. A diagnostic of the location policy: how often it finds the
+    digit, and how soon (glimpse 1 is the env's random start). Not an error rate."""
+    envs = make_envs(env_id, num_envs, split, **env_kwargs)
+    vector_env = envs.unwrapped
+    size, canvas = len(vector_env.episodes.generator), vector_env.episodes.task.canvas_size
+    hits = []
+    model.eval()
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            generator = location_generator(seed)
+            for round_ in range(math.ceil(size / num_envs)):
+                episodes = play(
+                    envs,
+                    model,
+                    sample_labels=False,
+                    greedy=greedy,
+                    seed=seed if round_ == 0 else None,
+                    generator=generator,
+                )
+                first_visit = round_ * num_envs + np.arange(num_envs) < size
+                # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y; the box's
+                # bottom and right are exclusive.
+                x, y = ((episodes.locations.numpy() + 1) * canvas / 2).transpose(2, 0, 1)
+                top, left, bottom, right = episodes.digit_boxes.T
+                inside = (left <= x) & (x < right) & (top <= y) & (y < bottom)
+                hits.append(inside[:, first_visit])
+    finally:
+        model.train()
+    return np.concatenate(hits, axis=1).mean(axis=1)
+
+
 def _error(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(100.0 * np.mean(probabilities.argmax(1) != labels))

@@ -38,6 +38,11 @@ class Episodes:
     """(B,): the true classes, from the final info."""
     indices: np.ndarray
     """(B,): the images' indices in their split, from the reset info."""
+    locations: torch.Tensor
+    """(T, B, 2): where each glimpse was taken, as the observations report it."""
+    digit_boxes: np.ndarray
+    """(B, 4): the digit's (top, left, bottom, right) pixel box, from the reset info (for
+    diagnostics only: the agent never learns from it)."""
 
 
 def location_generator(*key: int) -> torch.Generator:
@@ -71,13 +76,14 @@ def play(
     global one if None), greedy or not, and their log-probabilities are 0: no REINFORCE term.
     """
     observation, info = envs.reset(seed=seed)
-    indices = info["index"]
+    indices, digit_boxes = info["index"], info["digit_box"]
     batch = observation["glimpse"].shape[0]
     num_glimpses = envs.unwrapped.num_glimpses
     state = model.initial_state(batch)
-    log_probs, baselines = [], []
+    log_probs, baselines, locations = [], [], []
     label_log_probs = label_entropy = None
     for t in range(num_glimpses):
+        locations.append(observation["location"])
         state, hidden = model.step(observation["glimpse"], observation["location"], state)
         baselines.append(model.value(hidden))
         if t + 1 < num_glimpses:
@@ -113,6 +119,8 @@ def play(
         rewards=reward.float(),
         labels=torch.from_numpy(info["label"]),
         indices=indices,
+        locations=torch.stack(locations),
+        digit_boxes=digit_boxes,
     )
 
 

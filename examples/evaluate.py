@@ -4,6 +4,8 @@
 
 Prints the single-trajectory error (the number comparable with the paper), and, labelled, the
 error of the mean-location policy and of class probabilities averaged over several trajectories.
+``--where`` adds, per glimpse, how often the glimpse is centred on the digit (a diagnostic of the
+location policy).
 """
 
 import argparse
@@ -14,7 +16,7 @@ import torch
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import load_model
-from agents.evaluation import error_rates
+from agents.evaluation import error_rates, glimpses_on_digit
 
 
 def main() -> None:
@@ -24,6 +26,9 @@ def main() -> None:
     parser.add_argument("--mc-samples", type=int, default=0, help="trajectories to average")
     parser.add_argument("--num-envs", type=int, default=500, help="episodes stepped together")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--where", action="store_true", help="also: how often each glimpse lands on the digit"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = parser.parse_args()
     if args.threads:
@@ -50,6 +55,13 @@ def main() -> None:
     if "mc" in errors:
         key = f"error_{args.mc_samples}_trajectories_averaged (not the paper's protocol)"
         report[key] = errors["mc"]
+    if args.where:
+        common = dict(num_envs=args.num_envs, seed=args.seed, **env_kwargs)
+        for policy, greedy in (("sampled", False), ("mean", True)):
+            on_digit = glimpses_on_digit(model, env_id, args.split, greedy=greedy, **common)
+            report[f"glimpse_on_digit_box_per_glimpse ({policy} locations)"] = [
+                round(float(f), 4) for f in on_digit
+            ]
     print(json.dumps(report, indent=2))
 
 

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import requires_mnist
 
 torch = pytest.importorskip("torch")
 
+from agents.evaluation import glimpses_on_digit, make_envs  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.reinforce import location_generator, losses, play  # noqa: E402
 from ram_env.torch_interop import TorchObservations  # noqa: E402
@@ -76,6 +78,43 @@ def test_each_loss_trains_exactly_the_parts_the_paper_says(core):
     norms = gradient_norms(model, losses(play(tiny_envs(), model, sample_labels=False))["baseline"])
     assert norms["baseline"] > 0
     assert all(norms[g] == 0 for g in GROUPS if g != "baseline"), norms
+
+
+def reinforce_gradients(weight: float) -> dict[str, torch.Tensor]:
+    """Gradient of the locations' REINFORCE loss on every parameter, for a model built with
+    ``reinforce_core_weight=weight`` (same weights, same episodes for every weight)."""
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel(
+        (2, 4, 4), 3, RAMConfig(**{**TINY.__dict__, "reinforce_core_weight": weight})
+    )
+    torch.manual_seed(1)
+    episodes = play(tiny_envs(), model, sample_labels=False)
+    episodes.rewards = torch.tensor([1.0, 0, 1, 0, 1, 0])  # make advantages non-zero
+    losses(episodes)["reinforce"].backward()
+    return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+
+
+def test_reinforce_core_weight_scales_the_policy_gradient_into_the_core():
+    """With a weight w > 0, REINFORCE for the locations also trains the core and glimpse
+    networks, w times the full policy gradient; the location network's own gradient, the
+    episodes and the baseline stay as they are."""
+    full, scaled, detached = (reinforce_gradients(w) for w in (1.0, 0.25, 0.0))
+    assert set(detached) == {"locator.weight", "locator.bias"}
+    assert set(full) == set(scaled)
+    assert {n.split(".")[0] for n in full} == {
+        "glimpse_in",
+        "location_in",
+        "combine",
+        "core",
+        "locator",
+    }
+    for name, gradient in full.items():
+        if name.startswith("locator"):
+            torch.testing.assert_close(scaled[name], gradient)
+            torch.testing.assert_close(detached[name], gradient)
+        else:
+            assert gradient.abs().sum() > 0, name
+            torch.testing.assert_close(scaled[name], 0.25 * gradient)
 
 
 def test_pure_rl_trains_the_classifier_from_the_reward_only():
@@ -181,3 +220,38 @@ def test_random_locations_train_everything_but_the_location_network(mode):
     assert norms["location network"] == 0
     for group in ("action network", "core", "glimpse network", "baseline"):
         assert norms[group] > 0, group
+
+
+@requires_mnist
+def test_glimpses_on_digit_counts_glimpse_centres_inside_the_digit_box():
+    """A model that always looks at one point p (x = 0.2, y = -0.4): after the env's random
+    first glimpse, the share of val canvases whose digit box holds p, computed here from the
+    env's own reset infos; x and y must not be swapped."""
+    env_id = "GlimpseMNIST-Cluttered60-v0"
+    torch.manual_seed(0)
+    envs = make_envs(env_id, 500, "val")
+    model = RecurrentAttentionModel(
+        envs.unwrapped.single_observation_space["glimpse"].shape, 10, RAMConfig()
+    )
+    point = torch.tensor([0.2, -0.4])
+    with torch.no_grad():
+        model.locator.weight.zero_()
+        model.locator.bias.copy_(torch.atanh(point))
+    hits = glimpses_on_digit(model, env_id, "val", num_envs=500, greedy=True)
+
+    boxes, starts = [], []
+    for round_ in range(len(envs.unwrapped.episodes.generator) // 500):
+        observation, info = envs.reset(seed=0 if round_ == 0 else None)
+        boxes.append(info["digit_box"])
+        starts.append(observation["location"].numpy())
+    top, left, bottom, right = np.concatenate(boxes).T
+
+    def inside(location) -> np.ndarray:
+        x, y = (np.asarray(location) + 1) * 30  # pixel units on the 60x60 canvas
+        return (left <= x) & (x < right) & (top <= y) & (y < bottom)
+
+    assert hits.shape == (8,)
+    assert hits[0] == pytest.approx(np.mean(inside(np.concatenate(starts).T)))
+    assert np.allclose(hits[1:], np.mean(inside(point.numpy())))
+    assert 0.05 < hits[1] < 0.95  # p is on some digits, not all: the check can tell x from y
+    assert np.mean(inside(point.numpy()[::-1])) != pytest.approx(hits[1])
