@@ -99,7 +99,7 @@ def run_json_script(script: str, *args: str) -> Any:
         [sys.executable, "-c", script, *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # generous: on a loaded machine importing torch alone takes a while
         env=environ,
         cwd=REPO_ROOT,
         check=False,
