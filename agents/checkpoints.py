@@ -136,6 +136,11 @@ def load_model(path: Path) -> tuple[RecurrentAttentionModel, str, dict]:
     missing = {"model", "ram_config", "glimpse_shape", "num_classes", "env_id"} - set(state)
     if missing:
         raise SystemExit(f"{path}: not a RAM checkpoint (missing {sorted(missing)})")
+    unknown = set(state["ram_config"]) - {f.name for f in dataclasses.fields(RAMConfig)}
+    if unknown:
+        raise SystemExit(
+            f"{path}: written with RAM settings this version does not have: {sorted(unknown)}"
+        )
     model = RecurrentAttentionModel(
         tuple(state["glimpse_shape"]), state["num_classes"], RAMConfig(**state["ram_config"])
     )

@@ -21,23 +21,15 @@ def make_envs(env_id: str, num_envs: int, split: str, **env_kwargs) -> TorchObse
     return TorchObservations(envs)
 
 
-@torch.no_grad()
-def class_probabilities(
-    model: RecurrentAttentionModel,
-    envs: TorchObservations,
-    *,
-    greedy: bool = False,
-    seed: int = 0,
-) -> np.ndarray:
-    """(M, classes): the model's class probabilities for every canvas of the envs' fixed split,
-    one trajectory each; env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds of
-    episodes cover each canvas once (later visits are dropped). A model with random locations
-    draws them from a generator seeded by ``seed`` (so ``greedy`` changes nothing for it)."""
-    vector_env = envs.unwrapped
-    size, num_envs = len(vector_env.episodes.generator), vector_env.num_envs
-    probabilities = np.zeros((size, vector_env.num_classes), np.float32)
+def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy: bool, seed: int):
+    """Episodes covering every canvas of the envs' fixed split once: yields (episodes, first
+    visit mask) per round. Env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds
+    cover all M canvases; the mask drops the later visits of the last round. Sampled locations
+    depend on ``seed`` only, and a model with random locations draws them from a generator
+    seeded by ``seed`` (so ``greedy`` changes nothing for it)."""
+    size, num_envs = len(envs.unwrapped.episodes.generator), envs.unwrapped.num_envs
     generator = location_generator(seed)
-    with torch.random.fork_rng():  # sampled locations depend on ``seed`` only
+    with torch.no_grad(), torch.random.fork_rng():
         torch.manual_seed(seed)
         for round_ in range(math.ceil(size / num_envs)):
             episodes = play(
@@ -48,9 +40,24 @@ def class_probabilities(
                 seed=seed if round_ == 0 else None,
                 generator=generator,
             )
-            first_visit = round_ * num_envs + np.arange(num_envs) < size
-            indices = np.asarray(episodes.indices)[first_visit]
-            probabilities[indices] = torch.softmax(episodes.logits, -1).numpy()[first_visit]
+            yield episodes, round_ * num_envs + np.arange(num_envs) < size
+
+
+def class_probabilities(
+    model: RecurrentAttentionModel,
+    envs: TorchObservations,
+    *,
+    greedy: bool = False,
+    seed: int = 0,
+) -> np.ndarray:
+    """(M, classes): the model's class probabilities for every canvas of the envs' fixed split,
+    one trajectory each (see :func:`one_pass`)."""
+    vector_env = envs.unwrapped
+    size = len(vector_env.episodes.generator)
+    probabilities = np.zeros((size, vector_env.num_classes), np.float32)
+    for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
+        indices = np.asarray(episodes.indices)[first_visit]
+        probabilities[indices] = torch.softmax(episodes.logits, -1).numpy()[first_visit]
     return probabilities
 
 
@@ -87,7 +94,6 @@ def error_rates(
     return errors
 
 
-@torch.no_grad()
 def glimpses_on_digit(
     model: RecurrentAttentionModel,
     env_id: str,
@@ -102,30 +108,17 @@ def glimpses_on_digit(
     centred inside the digit's box. A diagnostic of the location policy: how often it finds the
     digit, and how soon (glimpse 1 is the env's random start). Not an error rate."""
     envs = make_envs(env_id, num_envs, split, **env_kwargs)
-    vector_env = envs.unwrapped
-    size, canvas = len(vector_env.episodes.generator), vector_env.episodes.task.canvas_size
+    canvas = envs.unwrapped.episodes.task.canvas_size
     hits = []
     model.eval()
     try:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            generator = location_generator(seed)
-            for round_ in range(math.ceil(size / num_envs)):
-                episodes = play(
-                    envs,
-                    model,
-                    sample_labels=False,
-                    greedy=greedy,
-                    seed=seed if round_ == 0 else None,
-                    generator=generator,
-                )
-                first_visit = round_ * num_envs + np.arange(num_envs) < size
-                # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y; the box's
-                # bottom and right are exclusive.
-                x, y = ((episodes.locations.numpy() + 1) * canvas / 2).transpose(2, 0, 1)
-                top, left, bottom, right = episodes.digit_boxes.T
-                inside = (left <= x) & (x < right) & (top <= y) & (y < bottom)
-                hits.append(inside[:, first_visit])
+        for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
+            # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y; the box's
+            # bottom and right are exclusive.
+            x, y = ((episodes.locations.numpy() + 1) * canvas / 2).transpose(2, 0, 1)
+            top, left, bottom, right = episodes.digit_boxes.T
+            inside = (left <= x) & (x < right) & (top <= y) & (y < bottom)
+            hits.append(inside[:, first_visit])
     finally:
         model.train()
     return np.concatenate(hits, axis=1).mean(axis=1)

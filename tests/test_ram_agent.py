@@ -6,6 +6,7 @@ from conftest import requires_mnist
 
 torch = pytest.importorskip("torch")
 
+from agents.checkpoints import load_model, model_state, save_atomically  # noqa: E402
 from agents.evaluation import glimpses_on_digit, make_envs  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.reinforce import location_generator, losses, play  # noqa: E402
@@ -255,3 +256,14 @@ def test_glimpses_on_digit_counts_glimpse_centres_inside_the_digit_box():
     assert np.allclose(hits[1:], np.mean(inside(point.numpy())))
     assert 0.05 < hits[1] < 0.95  # p is on some digits, not all: the check can tell x from y
     assert np.mean(inside(point.numpy()[::-1])) != pytest.approx(hits[1])
+
+
+def test_a_checkpoint_with_unknown_settings_is_refused_by_name(tmp_path):
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    state = model_state(model, "GlimpseMNIST-v0", {})
+    save_atomically(state, tmp_path / "good.pt")
+    assert load_model(tmp_path / "good.pt")[0].config == TINY
+    state["ram_config"]["glimpse_wings"] = 2
+    save_atomically(state, tmp_path / "other.pt")
+    with pytest.raises(SystemExit, match=r"other.pt: .*does not have: \['glimpse_wings'\]"):
+        load_model(tmp_path / "other.pt")
