@@ -62,6 +62,10 @@ class RecurrentAttentionModel(nn.Module):
             raise ValueError(f"core must be 'rnn' or 'lstm', got {config.core!r}")
         if config.location_std <= 0:
             raise ValueError(f"location_std must be > 0, got {config.location_std}")
+        if not config.reinforce_core_weight >= 0:
+            raise ValueError(
+                f"reinforce_core_weight must be >= 0, got {config.reinforce_core_weight}"
+            )
         self.config = config
         self.glimpse_shape = tuple(glimpse_shape)
         self.num_classes = num_classes

@@ -116,6 +116,8 @@ def test_reinforce_core_weight_scales_the_policy_gradient_into_the_core():
         else:
             assert gradient.abs().sum() > 0, name
             torch.testing.assert_close(scaled[name], 0.25 * gradient)
+    with pytest.raises(ValueError, match="reinforce_core_weight must be >= 0, got -1"):
+        RecurrentAttentionModel((2, 4, 4), 3, RAMConfig(reinforce_core_weight=-1.0))
 
 
 def test_pure_rl_trains_the_classifier_from_the_reward_only():
