@@ -26,21 +26,29 @@ def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy:
     visit mask) per round. Env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds
     cover all M canvases; the mask drops the later visits of the last round. Sampled locations
     depend on ``seed`` only, and a model with random locations draws them from a generator
-    seeded by ``seed`` (so ``greedy`` changes nothing for it)."""
+    seeded by ``seed`` (so ``greedy`` changes nothing for it).
+
+    The model is in eval mode, without gradients and on a forked torch RNG until the pass ends
+    (consume it whole); then its mode and torch's RNG are as before."""
     size, num_envs = len(envs.unwrapped.episodes.generator), envs.unwrapped.num_envs
     generator = location_generator(seed)
-    with torch.no_grad(), torch.random.fork_rng():
-        torch.manual_seed(seed)
-        for round_ in range(math.ceil(size / num_envs)):
-            episodes = play(
-                envs,
-                model,
-                sample_labels=False,
-                greedy=greedy,
-                seed=seed if round_ == 0 else None,
-                generator=generator,
-            )
-            yield episodes, round_ * num_envs + np.arange(num_envs) < size
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng():
+            torch.manual_seed(seed)
+            for round_ in range(math.ceil(size / num_envs)):
+                episodes = play(
+                    envs,
+                    model,
+                    sample_labels=False,
+                    greedy=greedy,
+                    seed=seed if round_ == 0 else None,
+                    generator=generator,
+                )
+                yield episodes, round_ * num_envs + np.arange(num_envs) < size
+    finally:
+        model.train(was_training)
 
 
 def class_probabilities(
@@ -77,20 +85,16 @@ def error_rates(
     many sampled trajectories)."""
     envs = make_envs(env_id, num_envs, split, **env_kwargs)
     labels = envs.unwrapped.episodes.labels
-    model.eval()
-    try:
-        single = class_probabilities(model, envs, seed=seed)
-        errors = {
-            "single": _error(single, labels),
-            "greedy": _error(class_probabilities(model, envs, greedy=True, seed=seed), labels),
-        }
-        if mc_samples > 1:
-            total = single.copy()
-            for sample in range(1, mc_samples):
-                total += class_probabilities(model, envs, seed=seed + sample)
-            errors["mc"] = _error(total, labels)
-    finally:
-        model.train()
+    single = class_probabilities(model, envs, seed=seed)
+    errors = {
+        "single": _error(single, labels),
+        "greedy": _error(class_probabilities(model, envs, greedy=True, seed=seed), labels),
+    }
+    if mc_samples > 1:
+        total = single.copy()
+        for sample in range(1, mc_samples):
+            total += class_probabilities(model, envs, seed=seed + sample)
+        errors["mc"] = _error(total, labels)
     return errors
 
 
@@ -110,17 +114,13 @@ def glimpses_on_digit(
     envs = make_envs(env_id, num_envs, split, **env_kwargs)
     canvas = envs.unwrapped.episodes.task.canvas_size
     hits = []
-    model.eval()
-    try:
-        for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
-            # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y; the box's
-            # bottom and right are exclusive.
-            x, y = ((episodes.locations.numpy() + 1) * canvas / 2).transpose(2, 0, 1)
-            top, left, bottom, right = episodes.digit_boxes.T
-            inside = (left <= x) & (x < right) & (top <= y) & (y < bottom)
-            hits.append(inside[:, first_visit])
-    finally:
-        model.train()
+    for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
+        # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y; the box's bottom
+        # and right are exclusive.
+        x, y = ((episodes.locations.numpy() + 1) * canvas / 2).transpose(2, 0, 1)
+        top, left, bottom, right = episodes.digit_boxes.T
+        inside = (left <= x) & (x < right) & (top <= y) & (y < bottom)
+        hits.append(inside[:, first_visit])
     return np.concatenate(hits, axis=1).mean(axis=1)
 
 
