@@ -40,6 +40,15 @@ from agents.pictures import glimpse_gif, learning_curve
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.reinforce import location_generator, play, update
 
+# Location std (start, end) by task kind, in units of half the canvas; measured in
+# docs/RESULTS.md. On a digit-sized canvas every glimpse is near the digit: a fixed 0.15. On
+# larger canvases the policy must first find the digit (explore widely), then look precisely.
+TASK_STDS: dict[str, tuple[float, float]] = {
+    "mnist": (0.15, 0.15),
+    "translated": (0.25, 0.1),
+    "cluttered": (0.25, 0.1),
+}
+
 
 @dataclass
 class Config:
@@ -72,14 +81,14 @@ class Config:
     paper); without one the class policy tends to settle on the most frequent class early."""
     core: str = "rnn"
     """Core network: "rnn" (the paper's) or "lstm"."""
-    location_std: float = 0.1
-    """Standard deviation of the Gaussian location policy (at the start)."""
+    location_std: float | None = None
+    """Std of the Gaussian location policy at the start (default: the task's, see TASK_STDS)."""
     final_location_std: float | None = None
-    """If set, the std falls linearly from location_std to this over the run (explore early,
-    look precisely late); else it stays fixed, as in the paper."""
-    reinforce_core_weight: float = 0.0
+    """The std falls linearly from location_std to this over the run (default: the task's; set
+    it equal to location_std for a fixed std, as in the paper)."""
+    reinforce_core_weight: float = 1.0
     """Weight of the locations' REINFORCE gradient where it enters the core and glimpse networks
-    (0: it trains the location network only; the classification loss trains the rest)."""
+    (1: the paper's policy gradient over all parameters; 0: the location network only)."""
     random_locations: bool = False
     """Glimpse at uniformly random locations instead of the location policy's (the paper's
     "random glimpses" row): no REINFORCE for locations; the baseline is still trained."""
@@ -111,11 +120,12 @@ def main(config: Config) -> dict:
     run_dir = Path(config.runs_dir) / run_name
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
     probe = gym.make(config.env_id, **env_kwargs).unwrapped
+    start_std, final_std = location_stds(config, probe.episodes.task.kind)
     ram_config = RAMConfig(
         glimpse_features=config.hidden_size,
         core_size=config.hidden_size,
         core=config.core,
-        location_std=config.location_std,
+        location_std=start_std,
         reinforce_core_weight=config.reinforce_core_weight,
         random_locations=config.random_locations,
     )
@@ -126,11 +136,10 @@ def main(config: Config) -> dict:
     optimizer = make_optimizer(config, model)
     batches_per_epoch = math.ceil(config.episodes_per_epoch / config.batch_size)
     total_batches = config.epochs * batches_per_epoch
-    final_std = config.final_location_std or config.location_std
 
     def location_std(done: int) -> float:
         """The location std after ``done`` of the run's batches."""
-        return config.location_std + (final_std - config.location_std) * done / total_batches
+        return start_std + (final_std - start_std) * done / total_batches
 
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -218,6 +227,7 @@ def main(config: Config) -> dict:
         "env_id": config.env_id,
         "epochs": config.epochs,
         "random_locations": config.random_locations,
+        "location_std_start_end": [start_std, final_std],
         "best_val_error": best_val,
         "test_error_single_trajectory": test["single"],
         "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
@@ -234,6 +244,15 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
+
+
+def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
+    """The location std at the start and at the end of the run: the config's where it gives
+    them, else the task's (TASK_STDS)."""
+    start, final = TASK_STDS[task_kind]
+    start = start if config.location_std is None else config.location_std
+    final = final if config.final_location_std is None else config.final_location_std
+    return start, final
 
 
 def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
