@@ -82,10 +82,10 @@ class Config:
     core: str = "rnn"
     """Core network: "rnn" (the paper's) or "lstm"."""
     location_std: float | None = None
-    """Std of the Gaussian location policy at the start (default: the task's, see TASK_STDS)."""
+    """Std of the Gaussian location policy, fixed as in the paper unless final_location_std is
+    set (default: the task's start and end std, TASK_STDS)."""
     final_location_std: float | None = None
-    """The std falls linearly from location_std to this over the run (default: the task's; set
-    it equal to location_std for a fixed std, as in the paper)."""
+    """If set, the std falls linearly to this over the run, from location_std (or the task's)."""
     reinforce_core_weight: float = 1.0
     """Weight of the locations' REINFORCE gradient where it enters the core and glimpse networks
     (1: the paper's policy gradient over all parameters; 0: the location network only)."""
@@ -247,12 +247,13 @@ def main(config: Config) -> dict:
 
 
 def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
-    """The location std at the start and at the end of the run: the config's where it gives
-    them, else the task's (TASK_STDS)."""
-    start, final = TASK_STDS[task_kind]
-    start = start if config.location_std is None else config.location_std
-    final = final if config.final_location_std is None else config.final_location_std
-    return start, final
+    """The location std at the start and at the end of the run. Neither set: the task's
+    (TASK_STDS); only location_std: fixed at it; only final_location_std: from the task's."""
+    if config.location_std is None:
+        start, final = TASK_STDS[task_kind]
+    else:
+        start = final = config.location_std
+    return start, final if config.final_location_std is None else config.final_location_std
 
 
 def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:

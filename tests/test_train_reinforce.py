@@ -187,3 +187,22 @@ def test_a_run_with_random_locations_trains_and_evaluates(tmp_path, mnist_dir):
     report = evaluate_test_split(tmp_path / "a" / "best.pt")
     assert report["error_single_trajectory"] == results["test_error_single_trajectory"]
     assert (tmp_path / "a" / "glimpses.gif").read_bytes()[:6] == b"GIF89a"
+
+
+def test_the_location_std_is_the_tasks_unless_given():
+    stds = train_reinforce.location_stds
+    config = train_reinforce.Config
+    assert stds(config(), "cluttered") == (0.25, 0.1)  # explore first, then look precisely
+    assert stds(config(), "mnist") == (0.15, 0.15)
+    assert stds(config(location_std=0.2), "cluttered") == (0.2, 0.2)  # given alone: fixed
+    assert stds(config(final_location_std=0.05), "cluttered") == (0.25, 0.05)
+    assert stds(config(location_std=0.3, final_location_std=0.2), "mnist") == (0.3, 0.2)
+
+
+def test_the_location_std_falls_over_the_run(tmp_path, mnist_dir):
+    args = [*TINY, "--epochs", "2", "--final-location-std", "0.05", "--runs-dir", str(tmp_path)]
+    results = train_reinforce.main(train_reinforce.parse_config(train_reinforce.Config, args))
+    assert results["location_std_start_end"] == [0.15, 0.05]  # MNIST's start, the given end
+    # The std is set before each batch: the last of the run's 32 batches used 0.05 + 0.1 / 32.
+    last = torch.load(tmp_path / "GlimpseMNIST-v0-seed1" / "checkpoint.pt", weights_only=True)
+    assert last["ram_config"]["location_std"] == pytest.approx(0.05 + 0.1 / 32)
