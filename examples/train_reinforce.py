@@ -253,7 +253,10 @@ def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
         start, final = TASK_STDS[task_kind]
     else:
         start = final = config.location_std
-    return start, final if config.final_location_std is None else config.final_location_std
+    final = final if config.final_location_std is None else config.final_location_std
+    if not (start > 0 and final > 0):
+        raise SystemExit(f"location stds must be > 0, got start {start} and end {final}")
+    return start, final
 
 
 def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:

@@ -197,6 +197,8 @@ def test_the_location_std_is_the_tasks_unless_given():
     assert stds(config(location_std=0.2), "cluttered") == (0.2, 0.2)  # given alone: fixed
     assert stds(config(final_location_std=0.05), "cluttered") == (0.25, 0.05)
     assert stds(config(location_std=0.3, final_location_std=0.2), "mnist") == (0.3, 0.2)
+    with pytest.raises(SystemExit, match=r"must be > 0, got start 0\.25 and end 0\.0"):
+        stds(config(final_location_std=0.0), "cluttered")
 
 
 def test_the_location_std_falls_over_the_run(tmp_path, mnist_dir):
