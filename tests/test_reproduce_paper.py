@@ -37,17 +37,28 @@ def test_rows_become_the_runs_the_paper_describes():
         "somewhere/2a",
         True,
     )
+    assert ram.core == "rnn"
     random = reproduce_paper.run_config("2a", "ram8_random", config)
-    assert (random.num_glimpses, random.random_locations) == (8, True)
+    assert (random.num_glimpses, random.random_locations, random.core) == (8, True, "rnn")
+    ours = reproduce_paper.run_config("2b", "ram8_lstm", config)
+    assert (ours.env_id, ours.num_glimpses, ours.random_locations, ours.core, ours.epochs) == (
+        "GlimpseMNIST-Cluttered100-v0",
+        8,
+        False,
+        "lstm",
+        150,
+    )
     conv = reproduce_paper.run_config("2b", "conv", dataclasses.replace(config, budget=0.5))
     assert isinstance(conv, train_baseline.Config)
     assert (conv.env_id, conv.model, conv.epochs) == ("GlimpseMNIST-Cluttered100-v0", "conv", 25)
     tiny = reproduce_paper.run_config("1a", "ram7", dataclasses.replace(config, budget=1e-6))
     assert tiny.epochs == 1  # never less than one epoch
-    # Every row of every table has a run, and the tables hold the paper's rows.
-    for table, rows in reproduce_paper.PAPER.items():
-        for row in rows:
+    # Every row of every table has a run, and the tables hold the paper's rows, then ours.
+    for table in reproduce_paper.PAPER:
+        for row in reproduce_paper.table_rows(table):
             reproduce_paper.run_config(table, row, config)
+    assert list(reproduce_paper.table_rows("2a"))[-2:] == ["ram8_random", "ram8_lstm"]
+    assert "ram8_lstm" not in reproduce_paper.table_rows("1b")
     assert reproduce_paper.PAPER["2a"]["ram8_random"].error == "14.4"  # as printed
     assert reproduce_paper.PAPER["2b"]["ram6"].version == "arXiv"
 
@@ -91,3 +102,17 @@ def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, monkeypatch)
         reproduce_paper.main(config)
     with pytest.raises(SystemExit, match="has no rows"):
         reproduce_paper.main(dataclasses.replace(config, rows="ram2"))  # 2a has no 2 glimpses
+
+
+def test_the_claims_weigh_the_papers_rows_not_ours():
+    def result(error: float) -> dict:
+        return {"test_error": error, "val_error": error, "full_length": True}
+
+    found = {row: None for row in reproduce_paper.table_rows("2a")}
+    found |= {"conv": result(2.0), "ram8": result(5.0), "ram8_random": result(20.0)}
+    found["ram8_lstm"] = result(1.0)  # better than conv, but not the paper's model
+    best_ram, learned_vs_random = reproduce_paper.claims("2a", found)
+    assert "best RAM (ours: ram8, chosen on val) beats conv" in best_ram
+    assert "paper 4.04% vs 8.09%" in best_ram and "ours 5.00% vs 2.00%" in best_ram
+    assert best_ram.endswith("**does not hold**")
+    assert learned_vs_random.endswith("ours 5.00% vs 20.00%: **holds**")
