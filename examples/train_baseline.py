@@ -46,6 +46,7 @@ from agents.checkpoints import (
     write_csv,
 )
 from agents.cli import parse_config
+from agents.schedules import linear_learning_rate
 
 
 @dataclass
@@ -94,11 +95,8 @@ def main(config: Config) -> dict:
         raise SystemExit(f"error: {exc}") from exc
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     total_batches = config.epochs * math.ceil(config.images_per_epoch / config.batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda done: (
-            1 - (1 - config.final_learning_rate / config.learning_rate) * done / total_batches
-        ),
+    schedule = linear_learning_rate(
+        optimizer, config.learning_rate, config.final_learning_rate, total_batches
     )
 
     progress = start_or_resume(run_dir, config, model, optimizer, schedule)

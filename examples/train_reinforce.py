@@ -39,6 +39,7 @@ from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.reinforce import location_generator, play, update
+from agents.schedules import interpolate, linear_learning_rate
 
 # Location std (start, end) by task kind, in units of half the canvas; measured in
 # docs/RESULTS.md. On a digit-sized canvas every glimpse is near the digit: a fixed 0.15. On
@@ -139,13 +140,10 @@ def main(config: Config) -> dict:
 
     def location_std(done: int) -> float:
         """The location std after ``done`` of the run's batches."""
-        return start_std + (final_std - start_std) * done / total_batches
+        return interpolate(start_std, final_std, done / total_batches)
 
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda done: (
-            1 - (1 - config.final_learning_rate / config.learning_rate) * done / total_batches
-        ),
+    schedule = linear_learning_rate(
+        optimizer, config.learning_rate, config.final_learning_rate, total_batches
     )
 
     progress = start_or_resume(run_dir, config, model, optimizer, schedule)

@@ -1,0 +1,20 @@
+"""Linear schedules shared by the training scripts: the learning rate and the location std."""
+
+from __future__ import annotations
+
+import torch
+
+
+def interpolate(start: float, end: float, fraction: float) -> float:
+    """The value ``fraction`` of the way from ``start`` to ``end`` (0: start, 1: end)."""
+    return start + (end - start) * fraction
+
+
+def linear_learning_rate(
+    optimizer: torch.optim.Optimizer, start: float, end: float, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A scheduler taking ``optimizer``'s learning rate (``start``, as it was built with) linearly
+    to ``end`` over ``total_steps`` calls of its ``step()``."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda done: interpolate(start, end, done / total_steps) / start
+    )

@@ -1,0 +1,31 @@
+"""agents/schedules.py: the linear learning-rate and std schedules of the training scripts."""
+
+import itertools
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from agents.schedules import interpolate, linear_learning_rate  # noqa: E402
+
+
+def test_interpolate_runs_from_start_to_end():
+    assert interpolate(0.25, 0.1, 0.0) == 0.25
+    assert interpolate(0.25, 0.1, 1.0) == pytest.approx(0.1)
+    assert interpolate(0.25, 0.1, 0.5) == pytest.approx(0.175)
+
+
+def test_the_learning_rate_falls_linearly_to_its_end():
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([weight], lr=1e-3)
+    schedule = linear_learning_rate(optimizer, 1e-3, 1e-5, total_steps=10)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(10):
+        optimizer.step()
+        schedule.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates[0] == pytest.approx(1e-3)
+    assert rates[5] == pytest.approx((1e-3 + 1e-5) / 2)
+    assert rates[10] == pytest.approx(1e-5)
+    steps = [earlier - later for earlier, later in itertools.pairwise(rates)]
+    assert steps == pytest.approx([(1e-3 - 1e-5) / 10] * 10)  # equal steps: linear
