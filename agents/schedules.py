@@ -11,10 +11,11 @@ def interpolate(start: float, end: float, fraction: float) -> float:
 
 
 def linear_learning_rate(
-    optimizer: torch.optim.Optimizer, start: float, end: float, total_steps: int
+    optimizer: torch.optim.Optimizer, end: float, total_steps: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """A scheduler taking ``optimizer``'s learning rate (``start``, as it was built with) linearly
-    to ``end`` over ``total_steps`` calls of its ``step()``."""
+    """A scheduler taking ``optimizer``'s learning rate, the one it was built with, linearly to
+    ``end`` over ``total_steps`` calls of its ``step()``."""
+    start = optimizer.defaults["lr"]
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda done: interpolate(start, end, done / total_steps) / start
     )

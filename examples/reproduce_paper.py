@@ -383,10 +383,11 @@ def markdown(table: str, config: Config) -> str:
 def main(config: Config) -> str:
     if config.table not in PAPER:
         raise SystemExit(f"--table must be one of {', '.join(PAPER)}, got {config.table!r}")
-    rows = config.rows.split(",") if config.rows else list(table_rows(config.table))
-    unknown = [row for row in rows if row not in table_rows(config.table)]
+    known = table_rows(config.table)
+    rows = config.rows.split(",") if config.rows else list(known)
+    unknown = [row for row in rows if row not in known]
     if unknown:
-        choices = ", ".join(table_rows(config.table))
+        choices = ", ".join(known)
         raise SystemExit(f"table {config.table} has no rows {unknown}; choose from {choices}")
     config = dataclasses.replace(config, rows=",".join(rows))  # as the table.md command says
     folder = Path(config.runs_dir) / config.table

@@ -95,9 +95,7 @@ def main(config: Config) -> dict:
         raise SystemExit(f"error: {exc}") from exc
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     total_batches = config.epochs * math.ceil(config.images_per_epoch / config.batch_size)
-    schedule = linear_learning_rate(
-        optimizer, config.learning_rate, config.final_learning_rate, total_batches
-    )
+    schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
 
     progress = start_or_resume(run_dir, config, model, optimizer, schedule)
     first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history

@@ -142,9 +142,7 @@ def main(config: Config) -> dict:
         """The location std after ``done`` of the run's batches."""
         return interpolate(start_std, final_std, done / total_batches)
 
-    schedule = linear_learning_rate(
-        optimizer, config.learning_rate, config.final_learning_rate, total_batches
-    )
+    schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
 
     progress = start_or_resume(run_dir, config, model, optimizer, schedule)
     first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history

@@ -18,7 +18,7 @@ def test_interpolate_runs_from_start_to_end():
 def test_the_learning_rate_falls_linearly_to_its_end():
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.Adam([weight], lr=1e-3)
-    schedule = linear_learning_rate(optimizer, 1e-3, 1e-5, total_steps=10)
+    schedule = linear_learning_rate(optimizer, 1e-5, total_steps=10)
     rates = [optimizer.param_groups[0]["lr"]]
     for _ in range(10):
         optimizer.step()
