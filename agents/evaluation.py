@@ -10,7 +10,7 @@ import torch
 
 from agents.ram import RecurrentAttentionModel
 from agents.reinforce import location_generator, play
-from ram_env.torch_interop import TorchObservations
+from agents.torch_observations import TorchObservations
 
 
 def make_envs(env_id: str, num_envs: int, split: str, **env_kwargs) -> TorchObservations:

@@ -3,7 +3,7 @@
     python examples/train_sb3.py --algo ppo --env-id GlimpseMNIST-v0 --total-steps 1000000
     python examples/train_sb3.py --eval-only runs/<run-name>/best_model.zip
 
-The env reaches SB3 through ``ram_env.sb3.make_sb3_vec_env`` and the wrappers of
+The env reaches SB3 through ``agents.sb3_vec_env.make_sb3_vec_env`` and the wrappers of
 ``ram_env.wrappers``; each algorithm's defaults (actions, glimpse history, envs,
 hyperparameters) are in ``agents/sb3_agents.py``. Every ``--eval-every`` steps: the error on the
 fixed validation split, the best model kept. SB3 logs ``is_success`` as
@@ -29,7 +29,7 @@ import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import write_atomically, write_csv
 from agents.cli import parse_config
 from agents.sb3_agents import ALGORITHMS, evaluate, make_model
-from ram_env.sb3 import make_sb3_vec_env
+from agents.sb3_vec_env import make_sb3_vec_env
 
 
 @dataclass

@@ -4,7 +4,7 @@ The env's action is ``Dict(location, label)`` and its glimpse a ``(k, g, g)`` bo
 neither (no Dict actions; Box observations must be 1-D vectors or ``uint8`` images of at least
 36 x 36). Two kinds of wrappers fix that, each for a single env (``gym.Env``) and for a vector
 env (``gym.vector.VectorEnv``, in any autoreset mode, and so for the SB3 adapter in
-``ram_env.sb3``):
+``agents.sb3_vec_env``):
 
 Actions
 - :class:`FlatActions`: ``Box(-1, 1, (2 + n_classes,))``; location = the first two values,
@@ -21,7 +21,7 @@ Observations (values unchanged, only reshaped and stacked)
   policy (PPO, A2C with an MLP) needs to solve the task.
 
 ``wrap_for_sb3(env, actions="flat", history=True)`` applies one of each;
-``ram_env.sb3.make_sb3_vec_env`` takes the same arguments.
+``agents.sb3_vec_env.make_sb3_vec_env`` takes the same arguments.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from agents.checkpoints import load_model, model_state, save_atomically  # noqa:
 from agents.evaluation import glimpses_on_digit, make_envs  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.reinforce import location_generator, losses, play  # noqa: E402
-from ram_env.torch_interop import TorchObservations  # noqa: E402
+from agents.torch_observations import TorchObservations  # noqa: E402
 from ram_env.vector import GlimpseVectorEnv  # noqa: E402
 
 TINY = RAMConfig(glimpse_hidden=5, location_hidden=4, glimpse_features=6, core_size=7)

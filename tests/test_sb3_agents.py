@@ -16,8 +16,8 @@ pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
 
 from agents.sb3_agents import ALGORITHMS, GlimpseFeatures, evaluate, make_model  # noqa: E402
+from agents.sb3_vec_env import make_sb3_vec_env  # noqa: E402
 from ram_env.datasets import load_mnist  # noqa: E402
-from ram_env.sb3 import make_sb3_vec_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_sb3.py"

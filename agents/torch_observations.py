@@ -8,8 +8,8 @@
 
 The vector env allocates fresh arrays every step, so ``torch.from_numpy`` can hand them over
 as tensors that share their memory: no copy (on the CPU; a ``device`` other than the CPU costs
-the one unavoidable transfer). Actions may be tensors or arrays. Importing this module imports
-torch; ``import ram_env`` never does.
+the one unavoidable transfer). Actions may be tensors or arrays. It lives in ``agents``
+because it imports torch, which the environment package ``ram_env`` never does.
 """
 
 from __future__ import annotations

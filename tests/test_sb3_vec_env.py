@@ -1,4 +1,4 @@
-"""The Stable-Baselines3 ``VecEnv`` adapter (``ram_env.sb3``) against SB3's conventions.
+"""The Stable-Baselines3 ``VecEnv`` adapter (``agents.sb3_vec_env``) against SB3's conventions.
 
 Compared with the native vector env in ``SAME_STEP`` mode, which the adapter wraps; a short PPO
 run through SB3's own wrappers checks that the pieces fit. Real MNIST needed (skipped without
@@ -26,7 +26,7 @@ from stable_baselines3.common.vec_env import (
 )
 
 import ram_env
-from ram_env.sb3 import GlimpseSB3VecEnv, make_sb3_vec_env
+from agents.sb3_vec_env import GlimpseSB3VecEnv, make_sb3_vec_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ONE_ID = "GlimpseMNIST-Translated60-v0"
@@ -52,9 +52,11 @@ def assert_obs_equal(ours: dict, theirs: dict, where: str = "obs") -> None:
 # --- no heavy imports -------------------------------------------------------------------------
 
 IMPORT_SCRIPT = """
-import json, sys
+import json, pkgutil, importlib, sys
 import gymnasium as gym
 import ram_env
+for module in pkgutil.walk_packages(ram_env.__path__, "ram_env."):
+    importlib.import_module(module.name)
 env = gym.make("GlimpseMNIST-v0", split="val")
 env.reset(seed=0)
 env.step(env.action_space.sample())
@@ -62,15 +64,19 @@ venv = gym.make_vec("GlimpseMNIST-v0", num_envs=2, split="val")
 venv.reset(seed=0)
 venv.step(venv.action_space.sample())
 heavy = ("torch", "stable_baselines3", "sb3_contrib")
+modules = sorted(name for name in sys.modules if name.startswith("ram_env"))
 before = sorted(name for name in heavy if name in sys.modules)
-import ram_env.sb3
+import agents.sb3_vec_env
 after = sorted(name for name in heavy if name in sys.modules)
-print(json.dumps({"before": before, "after": after}))
+print(json.dumps({"modules": modules, "before": before, "after": after}))
 """
 
 
-def test_import_ram_env_imports_neither_sb3_nor_torch(mnist_dir):
+def test_no_module_of_ram_env_imports_sb3_or_torch(mnist_dir):
+    """The design rule: every module of the environment package, imported in a fresh
+    interpreter and used, leaves torch and SB3 out; the adapters that need them are in agents."""
     result = run_json_script(IMPORT_SCRIPT)
+    assert {"ram_env.env", "ram_env.vector", "ram_env.wrappers"} <= set(result["modules"])
     assert result["before"] == []
     # The check can see them: importing the adapter does bring them in.
     assert {"stable_baselines3", "torch"} <= set(result["after"])

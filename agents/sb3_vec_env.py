@@ -1,10 +1,10 @@
 """Stable-Baselines3 ``VecEnv`` over the native ``GlimpseVectorEnv``.
 
 SB3 does not take Gymnasium vector envs; this adapter gives it one without a per-env Python
-step. Importing this module imports Stable-Baselines3 (``pip install -e ".[sb3]"``);
-``import ram_env`` never does.
+step. It lives in ``agents`` because it imports Stable-Baselines3 (``pip install -e ".[sb3]"``),
+which the environment package ``ram_env`` never does.
 
-    from ram_env.sb3 import make_sb3_vec_env
+    from agents.sb3_vec_env import make_sb3_vec_env
     venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64, actions="flat")
 
 SB3 algorithms take neither the env's ``Dict(location, label)`` action nor its ``(k, g, g)``
