@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
@@ -98,7 +99,20 @@ def error_rates(
     return errors
 
 
-def glimpses_on_digit(
+@dataclass(frozen=True)
+class GlimpsePlacement:
+    """Where a policy's glimpses land relative to the digit, per glimpse t (arrays of length T,
+    or (T, 2) for x then y), over one pass of a fixed split. A diagnostic, not an error rate."""
+
+    on_digit: np.ndarray
+    """Fraction of canvases whose glimpse t is centred inside the digit's box."""
+    mean_offset: np.ndarray
+    """(T, 2): mean of glimpse centre minus box centre, in pixels (a systematic drift shows)."""
+    median_distance: np.ndarray
+    """Median distance in pixels from glimpse centre to box centre."""
+
+
+def glimpse_placement(
     model: RecurrentAttentionModel,
     env_id: str,
     split: str,
@@ -107,21 +121,28 @@ def glimpses_on_digit(
     greedy: bool = False,
     seed: int = 0,
     **env_kwargs,
-) -> np.ndarray:
-    """(T,): for each glimpse t, the fraction of one pass over ``split`` in which glimpse t is
-    centred inside the digit's box. A diagnostic of the location policy: how often it finds the
-    digit, and how soon (glimpse 1 is the env's random start). Not an error rate."""
+) -> GlimpsePlacement:
+    """Where the glimpses of one pass over ``split`` land relative to the digit's box: how often
+    the policy finds the digit, how soon (glimpse 1 is the env's random start), and whether it
+    drifts off it afterwards."""
     envs = make_envs(env_id, num_envs, split, **env_kwargs)
     canvas = envs.unwrapped.episodes.task.canvas_size
-    hits = []
+    offsets, inside = [], []
     for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
-        # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y; the box's bottom
-        # and right are exclusive.
-        x, y = ((episodes.locations.numpy() + 1) * canvas / 2).transpose(2, 0, 1)
+        # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y: (T, N, 2). The
+        # box's bottom and right are exclusive.
+        centres = (episodes.locations.numpy() + 1) * canvas / 2
         top, left, bottom, right = episodes.digit_boxes.T
-        inside = (left <= x) & (x < right) & (top <= y) & (y < bottom)
-        hits.append(inside[:, first_visit])
-    return np.concatenate(hits, axis=1).mean(axis=1)
+        x, y = centres[..., 0], centres[..., 1]
+        inside.append(((left <= x) & (x < right) & (top <= y) & (y < bottom))[:, first_visit])
+        box_centres = np.stack([(left + right) / 2, (top + bottom) / 2], axis=-1)
+        offsets.append((centres - box_centres)[:, first_visit])
+    offset = np.concatenate(offsets, axis=1)
+    return GlimpsePlacement(
+        on_digit=np.concatenate(inside, axis=1).mean(axis=1),
+        mean_offset=offset.mean(axis=1),
+        median_distance=np.median(np.linalg.norm(offset, axis=-1), axis=1),
+    )
 
 
 def _error(probabilities: np.ndarray, labels: np.ndarray) -> float:

@@ -4,19 +4,20 @@
 
 Prints the single-trajectory error (the number comparable with the paper), and, labelled, the
 error of the mean-location policy and of class probabilities averaged over several trajectories.
-``--where`` adds, per glimpse, how often the glimpse is centred on the digit (a diagnostic of the
-location policy).
+``--where`` adds, per glimpse, how often the glimpse is centred on the digit, its mean offset from
+the digit's centre and its median distance to it, in pixels (a diagnostic of the location policy).
 """
 
 import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import load_model
-from agents.evaluation import error_rates, glimpses_on_digit
+from agents.evaluation import error_rates, glimpse_placement
 
 
 def main() -> None:
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--num-envs", type=int, default=500, help="episodes stepped together")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--where", action="store_true", help="also: how often each glimpse lands on the digit"
+        "--where", action="store_true", help="also: where each glimpse lands relative to the digit"
     )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = parser.parse_args()
@@ -58,11 +59,18 @@ def main() -> None:
     if args.where:
         common = dict(num_envs=args.num_envs, seed=args.seed, **env_kwargs)
         for policy, greedy in (("sampled", False), ("mean", True)):
-            on_digit = glimpses_on_digit(model, env_id, args.split, greedy=greedy, **common)
-            report[f"glimpse_on_digit_box_per_glimpse ({policy} locations)"] = [
-                round(float(f), 4) for f in on_digit
-            ]
+            placement = glimpse_placement(model, env_id, args.split, greedy=greedy, **common)
+            report[f"where the glimpses land, per glimpse ({policy} locations)"] = {
+                "on_digit_box": rounded(placement.on_digit),
+                "mean_offset_from_digit_centre_xy_px": rounded(placement.mean_offset, 2),
+                "median_distance_to_digit_centre_px": rounded(placement.median_distance, 2),
+            }
     print(json.dumps(report, indent=2))
+
+
+def rounded(values: np.ndarray, digits: int = 4) -> list:
+    """``values`` as (nested) lists of rounded floats, for the JSON report."""
+    return np.round(values.astype(float), digits).tolist()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from conftest import requires_mnist
 torch = pytest.importorskip("torch")
 
 from agents.checkpoints import load_model, model_state, save_atomically  # noqa: E402
-from agents.evaluation import glimpses_on_digit, make_envs  # noqa: E402
+from agents.evaluation import glimpse_placement, make_envs  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.reinforce import location_generator, losses, play  # noqa: E402
 from agents.torch_observations import TorchObservations  # noqa: E402
@@ -226,10 +226,11 @@ def test_random_locations_train_everything_but_the_location_network(mode):
 
 
 @requires_mnist
-def test_glimpses_on_digit_counts_glimpse_centres_inside_the_digit_box():
+def test_glimpse_placement_measures_glimpse_centres_against_the_digit_box():
     """A model that always looks at one point p (x = 0.2, y = -0.4): after the env's random
-    first glimpse, the share of val canvases whose digit box holds p, computed here from the
-    env's own reset infos; x and y must not be swapped."""
+    first glimpse, the share of val canvases whose digit box holds p, p's mean offset from the
+    boxes' centres and its median distance to them, all computed here from the env's own reset
+    infos; x and y must not be swapped."""
     env_id = "GlimpseMNIST-Cluttered60-v0"
     torch.manual_seed(0)
     envs = make_envs(env_id, 500, "val")
@@ -240,7 +241,8 @@ def test_glimpses_on_digit_counts_glimpse_centres_inside_the_digit_box():
     with torch.no_grad():
         model.locator.weight.zero_()
         model.locator.bias.copy_(torch.atanh(point))
-    hits = glimpses_on_digit(model, env_id, "val", num_envs=500, greedy=True)
+    placement = glimpse_placement(model, env_id, "val", num_envs=500, greedy=True)
+    hits = placement.on_digit
 
     boxes, starts = [], []
     for round_ in range(len(envs.unwrapped.episodes.generator) // 500):
@@ -258,6 +260,12 @@ def test_glimpses_on_digit_counts_glimpse_centres_inside_the_digit_box():
     assert np.allclose(hits[1:], np.mean(inside(point.numpy())))
     assert 0.05 < hits[1] < 0.95  # p is on some digits, not all: the check can tell x from y
     assert np.mean(inside(point.numpy()[::-1])) != pytest.approx(hits[1])
+
+    offsets = (point.numpy() + 1) * 30 - np.stack([(left + right) / 2, (top + bottom) / 2], 1)
+    assert placement.mean_offset.shape == (8, 2)
+    assert np.allclose(placement.mean_offset[1:], offsets.mean(0), atol=1e-4)
+    assert placement.median_distance.shape == (8,)
+    assert np.allclose(placement.median_distance[1:], np.median(np.hypot(*offsets.T)), atol=1e-4)
 
 
 def test_a_checkpoint_with_unknown_settings_is_refused_by_name(tmp_path):

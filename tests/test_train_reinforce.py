@@ -63,11 +63,13 @@ def assert_same_outcome(a: Path, b: Path):
         assert torch.equal(weights_a[name], weights_b[name]), name
 
 
-def evaluate_test_split(checkpoint: Path) -> dict:
+def evaluate_test_split(checkpoint: Path, *options: str) -> dict:
     """What examples/evaluate.py reports for ``checkpoint``, with TINY's envs (so the same
     trajectories as the run's own test pass)."""
     script = str(ROOT / "examples" / "evaluate.py")
-    evaluated = run_script([script, str(checkpoint), "--threads", "1", "--num-envs", "1000"])
+    evaluated = run_script(
+        [script, str(checkpoint), "--threads", "1", "--num-envs", "1000", *options]
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     return json.loads(evaluated.stdout)
 
@@ -138,9 +140,24 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
         [*TINY, "--epochs", "1", "--run-name", "r", "--runs-dir", str(tmp_path)],
     )
     results = train_reinforce.main(config)
-    report = evaluate_test_split(tmp_path / "r" / "best.pt")
+    report = evaluate_test_split(tmp_path / "r" / "best.pt", "--where")
     # The same model, split and seed: the same single-trajectory test error as the run's own.
     assert report["error_single_trajectory"] == results["test_error_single_trajectory"]
+    sampled, mean = (
+        report[f"where the glimpses land, per glimpse ({policy} locations)"]
+        for policy in ("sampled", "mean")
+    )
+    for where in (sampled, mean):
+        assert len(where["on_digit_box"]) == 6  # GlimpseMNIST-v0's glimpses
+        assert all(0 <= share <= 1 for share in where["on_digit_box"])
+        assert [len(xy) for xy in where["mean_offset_from_digit_centre_xy_px"]] == [2] * 6
+        assert all(d >= 0 for d in where["median_distance_to_digit_centre_px"])
+    # Glimpse 1 is the env's own start (the same seed), whatever the policy; later ones are not.
+    for key in sampled:
+        assert sampled[key][0] == mean[key][0], key
+    assert (
+        sampled["median_distance_to_digit_centre_px"] != mean["median_distance_to_digit_centre_px"]
+    )
     gif = tmp_path / "g.gif"
     rendered = run_script(
         [
