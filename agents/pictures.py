@@ -31,10 +31,17 @@ def glimpse_gif(
         gym.make(env_id, split="test", render_mode="rgb_array", **env_kwargs)
         for _ in range(episodes)
     ]
-    observations = [env.reset(seed=seed, options={"index": i})[0] for i, env in enumerate(envs)]
+    generator = location_generator(seed)
+    options = [{"index": i} for i in range(episodes)]
+    if model.config.learned_first_location:
+        policy = model.location_policy(model.initial_hidden(episodes))
+        for option, first in zip(options, policy.sample().numpy(), strict=True):
+            option["location"] = first
+    observations = [
+        env.reset(seed=seed, options=o)[0] for o, env in zip(options, envs, strict=True)
+    ]
     num_glimpses = envs[0].unwrapped.num_glimpses
     state = model.initial_state(episodes)
-    generator = location_generator(seed)
     frames = [_side_by_side([env.render() for env in envs])]
     for t in range(num_glimpses):
         glimpse = torch.from_numpy(np.stack([o["glimpse"] for o in observations]))

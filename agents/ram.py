@@ -2,7 +2,8 @@
 
     glimpse network  h_g = ReLU(W_g rho),  h_l = ReLU(W_l l),  g = ReLU(A h_g + B h_l)
     core network     h_t = ReLU(W_h h_{t-1} + W_x g_t)         (or an LSTM cell)
-    location network l_{t+1} ~ N(tanh(W_loc h_t), std^2)       (fixed std)
+    location network l_{t+1} ~ N(tanh(W_loc h_t), std^2)       (std set by the trainer)
+    first location   l_1 ~ N(tanh(W_loc 0), std^2)              (if learned: W_loc's bias)
     action network   p(class) = softmax(W_a h_T)
     baseline         b_t = W_b h_t                             (on a detached h_t)
 
@@ -14,6 +15,11 @@ Gradient paths, as the paper's hybrid training needs them:
 - sampled locations are detached before they enter the next glimpse, so the classification
   loss cannot reach the location network through them;
 - the baseline sees ``h_t.detach()``: its regression loss does not train the core.
+
+The first glimpse's location is the environment's start, or, with ``learned_first_location``,
+the location policy applied to the zero initial state h_0 (in effect a learned bias plus the
+Gaussian noise, as in the Torch reproduction of the paper), trained by REINFORCE with the
+baseline b_0 of that zero state, and passed to the environment's ``reset``.
 
 The model is generic over the retina (k, C, g), the number of glimpses and of classes: it takes
 them from the environment's observation and action spaces.
@@ -51,6 +57,12 @@ class RAMConfig:
     random_locations: bool = False
     """No location policy: l_2 .. l_T are uniformly random in [-1, 1]^2 (the paper's "random
     glimpses" row; see ``agents.reinforce.play``). The location network is then unused."""
+    learned_first_location: bool = False
+    """The first glimpse's location comes from the location policy at the zero state h_0
+    (learned by REINFORCE) instead of from the environment's start."""
+    identity_init: bool = False
+    """Initialise the ReLU RNN core's recurrent weights to the identity (and their bias to 0),
+    which keeps h_t from vanishing or exploding early on (Le et al. 2015); RNN core only."""
 
 
 class RecurrentAttentionModel(nn.Module):
@@ -66,6 +78,10 @@ class RecurrentAttentionModel(nn.Module):
             raise ValueError(
                 f"reinforce_core_weight must be >= 0, got {config.reinforce_core_weight}"
             )
+        if config.learned_first_location and config.random_locations:
+            raise ValueError("random_locations has no location policy to learn a first location")
+        if config.identity_init and config.core != "rnn":
+            raise ValueError(f"identity_init is for the 'rnn' core, got core {config.core!r}")
         self.config = config
         self.glimpse_shape = tuple(glimpse_shape)
         self.num_classes = num_classes
@@ -83,10 +99,17 @@ class RecurrentAttentionModel(nn.Module):
         self.locator = nn.Linear(config.core_size, 2)
         self.classifier = nn.Linear(config.core_size, num_classes)
         self.baseline = nn.Linear(config.core_size, 1)
+        if config.identity_init:
+            nn.init.eye_(self.core.weight_hh)
+            nn.init.zeros_(self.core.bias_hh)
 
     def initial_state(self, batch: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        zeros = torch.zeros(batch, self.config.core_size, device=self.locator.weight.device)
+        zeros = self.initial_hidden(batch)
         return zeros if self.config.core == "rnn" else (zeros, zeros.clone())
+
+    def initial_hidden(self, batch: int) -> torch.Tensor:
+        """h_0, the zero state: what the first location policy and its baseline b_0 see."""
+        return torch.zeros(batch, self.config.core_size, device=self.locator.weight.device)
 
     def step(self, glimpse: torch.Tensor, location: torch.Tensor, state):
         """Take in one glimpse and where it was taken; returns (new state, h_t)."""

@@ -22,10 +22,12 @@ class Episodes:
     """What one batch of episodes leaves for the losses (B episodes, T glimpses)."""
 
     location_log_probs: torch.Tensor
-    """(T - 1, B): log-probability of each sampled location l_2 .. l_T (zeros for a model with
-    random locations: they have no policy to train)."""
+    """(L, B): log-probability of each sampled location, l_2 .. l_T (L = T - 1), or l_1 .. l_T
+    (L = T) for a model that learns its first location (zeros for a model with random
+    locations: they have no policy to train)."""
     baselines: torch.Tensor
-    """(T, B): the baseline b_t after each glimpse."""
+    """(L + 1, B): the baselines; ``baselines[i]`` is b_t of the state that location i was
+    sampled from (b_0 of the zero state for a learned first location), the last is b_T."""
     logits: torch.Tensor
     """(B, classes): the class scores after the last glimpse."""
     label_log_probs: torch.Tensor | None
@@ -66,6 +68,7 @@ def play(
     greedy: bool = False,
     seed: int | None = None,
     generator: torch.Generator | None = None,
+    replicas: int = 1,
 ):
     """Run one episode in every env of ``envs`` (a TorchObservations-wrapped vector env).
 
@@ -74,13 +77,24 @@ def play(
     policy, for evaluation only). A model with ``config.random_locations`` has no location
     policy: its locations are drawn with :func:`uniform_locations` from ``generator`` (torch's
     global one if None), greedy or not, and their log-probabilities are 0: no REINFORCE term.
+    A model with ``config.learned_first_location`` chooses the first location from h_0 and
+    passes it to ``reset``. ``replicas`` M > 1 shows each consecutive group of M envs the same
+    training canvas (the env's ``replicas`` reset option), for a leave-one-out baseline.
     """
-    observation, info = envs.reset(seed=seed)
+    batch = envs.unwrapped.num_envs
+    log_probs, baselines, locations = [], [], []
+    options: dict = {} if replicas == 1 else {"replicas": replicas}
+    if model.config.learned_first_location:
+        hidden = model.initial_hidden(batch)
+        policy = model.location_policy(hidden)
+        first = policy.mean if greedy else policy.sample()
+        log_probs.append(policy.log_prob(first).sum(-1))
+        baselines.append(model.value(hidden))
+        options["location"] = first
+    observation, info = envs.reset(seed=seed, options=options or None)
     indices, digit_boxes = info["index"], info["digit_box"]
-    batch = observation["glimpse"].shape[0]
     num_glimpses = envs.unwrapped.num_glimpses
     state = model.initial_state(batch)
-    log_probs, baselines, locations = [], [], []
     label_log_probs = label_entropy = None
     for t in range(num_glimpses):
         locations.append(observation["location"])
@@ -124,11 +138,15 @@ def play(
     )
 
 
-def losses(episodes: Episodes, entropy_coef: float = 0.0) -> dict[str, torch.Tensor]:
+def losses(
+    episodes: Episodes, entropy_coef: float = 0.0, leave_one_out: int = 0
+) -> dict[str, torch.Tensor]:
     """The training losses of one batch; their sum is what to minimise.
 
     - ``reinforce``: REINFORCE with baseline for the locations, ``-(R - b_t) log pi(l_t+1)``
-      summed over time, averaged over episodes (and, in pure-RL mode, for the class too);
+      summed over time, averaged over episodes (and, in pure-RL mode, for the class too). With
+      ``leave_one_out`` M > 1 (the batch holds consecutive groups of M replicas of one canvas)
+      the baseline of every step is instead the mean reward of the episode's M - 1 replicas;
     - ``classification``: cross-entropy against the true label (hybrid mode only);
     - ``baseline``: mean squared error of b_t against R;
     - ``entropy`` (pure-RL mode, if ``entropy_coef``): minus ``entropy_coef`` times the class
@@ -136,7 +154,12 @@ def losses(episodes: Episodes, entropy_coef: float = 0.0) -> dict[str, torch.Ten
       frequent class before the glimpses tell the classes apart (not in the paper).
     """
     rewards = episodes.rewards
-    advantage = (rewards - episodes.baselines).detach()  # (T, B)
+    if leave_one_out > 1:
+        groups = rewards.view(-1, leave_one_out)
+        others = (groups.sum(1, keepdim=True) - groups) / (leave_one_out - 1)
+        advantage = (rewards - others.flatten()).expand_as(episodes.baselines)  # (L + 1, B)
+    else:
+        advantage = (rewards - episodes.baselines).detach()  # (L + 1, B)
     reinforce = -(advantage[:-1] * episodes.location_log_probs).sum(0).mean()
     result = {"baseline": F.mse_loss(episodes.baselines, rewards.expand_as(episodes.baselines))}
     if episodes.label_log_probs is None:
@@ -155,9 +178,11 @@ def update(
     episodes: Episodes,
     max_grad_norm: float = 0.0,
     entropy_coef: float = 0.0,
+    leave_one_out: int = 0,
 ) -> float:
-    """One gradient step on the summed losses of a batch of episodes; returns the loss."""
-    loss = sum(losses(episodes, entropy_coef).values())
+    """One gradient step on the summed losses of a batch of episodes (see :func:`losses`);
+    returns the loss."""
+    loss = sum(losses(episodes, entropy_coef, leave_one_out).values())
     optimizer.zero_grad()
     loss.backward()
     if max_grad_norm:

@@ -29,6 +29,11 @@ class TorchObservations(VectorWrapper):
         self.device = torch.device(device) if device is not None else torch.device("cpu")
 
     def reset(self, *, seed=None, options=None):
+        if options is not None:  # e.g. a first location chosen by the model, as an array
+            options = {
+                key: _to_numpy(value) if isinstance(value, torch.Tensor) else value
+                for key, value in options.items()
+            }
         observations, infos = self.env.reset(seed=seed, options=options)
         return self._tensors(observations), infos
 

@@ -93,6 +93,20 @@ class Config:
     random_locations: bool = False
     """Glimpse at uniformly random locations instead of the location policy's (the paper's
     "random glimpses" row): no REINFORCE for locations; the baseline is still trained."""
+    first_glimpse: str = "env"
+    """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
+    canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
+    by REINFORCE; see agents/ram.py)."""
+    replicas: int = 1
+    """Training episodes per canvas in a batch: each canvas is shown to this many envs, which
+    sample their own trajectories (must divide batch_size)."""
+    baseline: str = "learned"
+    """REINFORCE's baseline: "learned" (b_t, a linear function of the state, the paper's) or
+    "leave_one_out" (the mean reward of the canvas's other replicas; needs replicas >= 2)."""
+    weight_decay: float = 0.0
+    """Decoupled weight decay (AdamW; with SGD, L2) on all parameters (0: none)."""
+    identity_init: bool = False
+    """Initialise the RNN core's recurrent weights to the identity."""
     hidden_size: int = 256
     """Units of the core (and of the combined glimpse features)."""
     seed: int = 1
@@ -119,7 +133,10 @@ def main(config: Config) -> dict:
         torch.set_num_threads(config.threads)
     run_name = config.run_name or f"{config.env_id}-seed{config.seed}"
     run_dir = Path(config.runs_dir) / run_name
+    check_config(config)
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
+    if config.first_glimpse == "centre":
+        env_kwargs["start"] = "centre"
     probe = gym.make(config.env_id, **env_kwargs).unwrapped
     start_std, final_std = location_stds(config, probe.episodes.task.kind)
     ram_config = RAMConfig(
@@ -129,6 +146,8 @@ def main(config: Config) -> dict:
         location_std=start_std,
         reinforce_core_weight=config.reinforce_core_weight,
         random_locations=config.random_locations,
+        learned_first_location=config.first_glimpse == "learned",
+        identity_init=config.identity_init,
     )
     torch.manual_seed(config.seed)
     model = RecurrentAttentionModel(
@@ -143,6 +162,7 @@ def main(config: Config) -> dict:
         return interpolate(start_std, final_std, done / total_batches)
 
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
+    leave_one_out = config.replicas if config.baseline == "leave_one_out" else 0
 
     progress = start_or_resume(run_dir, config, model, optimizer, schedule)
     first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history
@@ -161,9 +181,15 @@ def main(config: Config) -> dict:
         progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
         for batch in progress:
             model.config.location_std = location_std(schedule.last_epoch)
-            episodes = play(envs, model, sample_labels=config.mode == "rl", generator=generator)
+            episodes = play(
+                envs,
+                model,
+                sample_labels=config.mode == "rl",
+                generator=generator,
+                replicas=config.replicas,
+            )
             totals["loss"] += update(
-                model, optimizer, episodes, config.max_grad_norm, config.entropy_coef
+                model, optimizer, episodes, config.max_grad_norm, config.entropy_coef, leave_one_out
             )
             schedule.step()
             totals["reward"] += episodes.rewards.mean().item()
@@ -255,14 +281,54 @@ def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
     return start, final
 
 
+def check_config(config: Config) -> None:
+    """SystemExit naming the flag unless the settings that ``main`` does not check are valid."""
+    choices = {
+        "mode": ("hybrid", "rl"),
+        "core": ("rnn", "lstm"),
+        "optimizer": ("adam", "sgd"),
+        "first_glimpse": ("env", "centre", "learned"),
+        "baseline": ("learned", "leave_one_out"),
+    }
+    for name, allowed in choices.items():
+        if getattr(config, name) not in allowed:
+            flag = "--" + name.replace("_", "-")
+            raise SystemExit(
+                f"{flag} must be one of {', '.join(allowed)}, got {getattr(config, name)!r}"
+            )
+    if config.replicas < 1 or config.batch_size % config.replicas:
+        raise SystemExit(
+            f"--replicas must be a positive divisor of --batch-size {config.batch_size}, "
+            f"got {config.replicas}"
+        )
+    if config.baseline == "leave_one_out" and config.replicas < 2:
+        raise SystemExit("--baseline leave_one_out needs --replicas 2 or more")
+    if config.weight_decay < 0:
+        raise SystemExit(f"--weight-decay must be >= 0, got {config.weight_decay}")
+    if config.identity_init and config.core != "rnn":
+        raise SystemExit("--identity-init is for --core rnn")
+    if config.first_glimpse == "learned" and config.random_locations:
+        raise SystemExit(
+            "--first-glimpse learned needs a location policy: not with --random-locations"
+        )
+
+
 def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
     if config.optimizer == "sgd":
         return torch.optim.SGD(
-            model.parameters(), lr=config.learning_rate, momentum=config.momentum
+            model.parameters(),
+            lr=config.learning_rate,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
         )
-    raise SystemExit(f"--optimizer must be adam or sgd, got {config.optimizer!r}")
+    if config.weight_decay:
+        return torch.optim.AdamW(
+            model.parameters(),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
+            fused=True,
+        )
+    return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
 
 
 if __name__ == "__main__":

@@ -124,9 +124,10 @@ class GlimpseEpisodes:
 
     # -- whole vector steps, in one call each ---------------------------------------------------
 
-    def begin(self, envs: np.ndarray, index=None, start=None) -> dict[str, Any]:
-        """Reset ``envs`` and observe every env: the work of a vector env's ``reset``."""
-        info = self.reset(envs, index=index, start=start) if len(envs) else {}
+    def begin(self, envs: np.ndarray, **options: Any) -> dict[str, Any]:
+        """Reset ``envs`` with checked ``options`` (see :meth:`reset`) and observe every env: the
+        work of a vector env's ``reset``."""
+        info = self.reset(envs, **options) if len(envs) else {}
         return {"reset_info": info, "observations": self.observe(np.arange(self.num_envs))}
 
     def advance(
@@ -162,8 +163,19 @@ class GlimpseEpisodes:
         result["observations"] = observations
         return result
 
-    def check_reset_options(self, index: Any, start: Any) -> None:
-        """ValueError unless ``index`` (None or an image index) and ``start`` are valid."""
+    def check_reset_options(
+        self,
+        envs: np.ndarray,
+        index: Any = None,
+        start: Any = None,
+        location: Any = None,
+        replicas: Any = None,
+    ) -> dict[str, Any]:
+        """The reset options for ``envs``, checked: ValueError (and nothing changed) unless
+        ``index`` is None or an image index, ``start`` None or one of ``STARTS``, ``location``
+        None or finite (len(envs), 2) reals (returned clipped to [-1, 1], float32) and not given
+        with ``start``, and ``replicas`` None or a divisor of ``num_envs`` on the train split
+        with every env reset (``envs`` all of them)."""
         if start is not None:
             check_choice("start", start, STARTS)
         if index is not None:
@@ -173,16 +185,48 @@ class GlimpseEpisodes:
                     f"options['index'] must be in [0, {len(self.generator)}) (an integer), "
                     f"got {index!r}"
                 )
+        if location is not None:
+            if start is not None:
+                raise ValueError("give options['location'] or options['start'], not both")
+            location = self.check_locations(envs, location, "options['location']")
+        if replicas is not None:
+            is_integer = isinstance(replicas, int | np.integer) and not isinstance(replicas, bool)
+            if not is_integer or replicas < 1 or self.num_envs % replicas:
+                raise ValueError(
+                    f"options['replicas'] must be a positive integer dividing num_envs="
+                    f"{self.num_envs}, got {replicas!r}"
+                )
+            if self.is_fixed_split:
+                raise ValueError(
+                    f"options['replicas'] is for the train split; on {self.split!r} every canvas "
+                    "is fixed: pick one for several envs with options['index']"
+                )
+            if len(envs) != self.num_envs:
+                raise ValueError("options['replicas'] resets every env: give no reset_mask")
+        return {"index": index, "start": start, "location": location, "replicas": replicas}
 
     def reset(
-        self, envs: np.ndarray, index: int | None = None, start: str | None = None
+        self,
+        envs: np.ndarray,
+        index: int | None = None,
+        start: str | None = None,
+        location: np.ndarray | None = None,
+        replicas: int | None = None,
     ) -> dict[str, np.ndarray]:
-        """Start new episodes in ``envs``; returns their reset infos (index, digit_box)."""
-        self.check_reset_options(index, start)
+        """Start new episodes in ``envs`` with options checked by :meth:`check_reset_options`;
+        returns their reset infos (index, digit_box).
+
+        ``location`` (len(envs), 2) replaces the first glimpse's location (the fixed canvases
+        stay as they are). With ``replicas`` M the envs form consecutive groups of M that all
+        show the first env's episode: the same image, canvas and first location (unless
+        ``location`` says otherwise), each env still counting its own episodes.
+        """
         start = self.start if start is None else start
         words = hashed_words(
             self.keys[envs], self.episodes[envs], EPISODE_WORDS + self.task.draws_per_canvas
         )
+        if replicas is not None and replicas > 1:
+            words = np.repeat(words[::replicas], replicas, axis=0)
         indices = self._pick_images(envs, words[:, 0], index)
         self.episodes[envs] += 1
         all_envs = len(envs) == self.num_envs
@@ -195,7 +239,9 @@ class GlimpseEpisodes:
             self.canvases[envs] = canvases
         self.indices[envs] = indices
         self.boxes[envs] = boxes
-        if start == "centre":
+        if location is not None:
+            self.locations[envs] = location
+        elif start == "centre":
             self.locations[envs] = 0.0
         elif self.is_fixed_split:
             self.locations[envs] = self.generator.fixed_starts(indices)
@@ -242,25 +288,12 @@ class GlimpseEpisodes:
 
     def check_actions(self, envs, locations, labels) -> tuple[np.ndarray, np.ndarray]:
         """Clipped float32 locations (B, 2) and int64 labels (B,) for ``envs``, or ValueError."""
-        locations = np.asarray(locations)
         labels = np.asarray(labels)
-        real = np.issubdtype(locations.dtype, np.integer) or np.issubdtype(
-            locations.dtype, np.floating
-        )
-        if locations.shape != (len(envs), 2) or not real:
-            raise ValueError(
-                f"action 'location' must be real numbers of shape ({len(envs)}, 2) for "
-                f"{len(envs)} env(s), got {locations.dtype} {locations.shape}"
-            )
+        locations = self.check_locations(envs, locations, "action 'location'")
         if labels.shape != (len(envs),) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(
                 f"action 'label' must be integers of shape ({len(envs)},), "
                 f"got {labels.dtype} {labels.shape}: {labels.tolist()}"
-            )
-        if not np.isfinite(locations).all():
-            bad = np.flatnonzero(~np.isfinite(locations).all(axis=1))[0]
-            raise ValueError(
-                f"env {envs[bad]}: action 'location' must be finite, got {locations[bad].tolist()}"
             )
         if len(labels) and (labels.min() < 0 or labels.max() >= self.num_classes):
             bad = np.flatnonzero((labels < 0) | (labels >= self.num_classes))[0]
@@ -268,8 +301,27 @@ class GlimpseEpisodes:
                 f"env {envs[bad]}: action 'label' must be in [0, {self.num_classes}), "
                 f"got {labels[bad]}"
             )
-        clipped = np.clip(locations, -1.0, 1.0, out=np.empty(locations.shape, np.float32))
-        return clipped, labels.astype(np.int64)
+        return locations, labels.astype(np.int64)
+
+    @staticmethod
+    def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:
+        """Locations (len(envs), 2) clipped to [-1, 1] as float32, or ValueError naming ``name``
+        unless they are finite real numbers of that shape."""
+        locations = np.asarray(locations)
+        real = np.issubdtype(locations.dtype, np.integer) or np.issubdtype(
+            locations.dtype, np.floating
+        )
+        if locations.shape != (len(envs), 2) or not real:
+            raise ValueError(
+                f"{name} must be real numbers of shape ({len(envs)}, 2) for "
+                f"{len(envs)} env(s), got {locations.dtype} {locations.shape}"
+            )
+        if not np.isfinite(locations).all():
+            bad = np.flatnonzero(~np.isfinite(locations).all(axis=1))[0]
+            raise ValueError(
+                f"env {envs[bad]}: {name} must be finite, got {locations[bad].tolist()}"
+            )
+        return np.clip(locations, -1.0, 1.0, out=np.empty(locations.shape, np.float32))
 
     def observe(self, envs: np.ndarray) -> dict[str, np.ndarray]:
         """Fresh observations of ``envs``: glimpses at their current locations."""

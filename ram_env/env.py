@@ -43,12 +43,14 @@ class GlimpseEnv(gym.Env):
     ## Starting State
     ``reset`` picks an image and returns the first glimpse, taken at a uniformly random location
     (or at the centre with ``start="centre"``, also a reset option); on a fixed split that
-    random location belongs to the canvas, like its clutter. On the ``train`` split the
-    image is drawn at random from the environment's RNG and its canvas is generated afresh. On a
-    fixed split (``val``, ``test``) successive resets walk through the images in order (index 0
-    after seeding), and ``options={"index": i}`` picks canvas ``i`` (without moving the walk on);
-    those canvases are identical on every machine. ``options={"index": i}`` also works on
-    ``train`` (image ``i``, fresh canvas).
+    random location belongs to the canvas, like its clutter. An agent that chooses its first
+    fixation passes it as ``options={"location": (x, y)}`` (checked and clipped like a step's
+    location); on a fixed split it replaces the canvas's start, the canvas staying the same.
+    On the ``train`` split the image is drawn at random from the environment's RNG and its
+    canvas is generated afresh. On a fixed split (``val``, ``test``) successive resets walk
+    through the images in order (index 0 after seeding), and ``options={"index": i}`` picks
+    canvas ``i`` (without moving the walk on); those canvases are identical on every machine.
+    ``options={"index": i}`` also works on ``train`` (image ``i``, fresh canvas).
     The reset info holds ``index`` (the image's index in its split) and ``digit_box``, the
     ``(top, left, bottom, right)`` pixel box of the digit's non-zero pixels on the canvas.
 
@@ -86,6 +88,7 @@ class GlimpseEnv(gym.Env):
     ## Version History
     - v0: initial version (canvas generator version 1); in development, so fixes still land
       in v0 (the first random location of a fixed-split episode is part of the fixed set).
+      The reset option ``location`` was added in v0; it leaves the fixed sets unchanged.
     """
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -122,15 +125,23 @@ class GlimpseEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         options = dict(options or {})
-        index, start = options.pop("index", None), options.pop("start", None)
+        known = {key: options.pop(key) for key in ("index", "start", "location") if key in options}
         if options:
-            raise ValueError(f"unknown reset options {sorted(options)}; known: index, start")
-        self.episodes.check_reset_options(index, start)  # before seeding: a refusal changes nothing
+            raise ValueError(
+                f"unknown reset options {sorted(options)}; known: index, start, location"
+            )
+        if "location" in known:
+            location = np.asarray(known["location"])
+            if location.shape != (2,):
+                raise ValueError(f"options['location'] must have shape (2,), got {location.shape}")
+            known["location"] = location[None]
+        # Checked before seeding: a refusal changes nothing.
+        checked = self.episodes.check_reset_options(ONE_ENV, **known)
         super().reset(seed=seed)
         if seed is not None or not self._seeded:
             self.episodes.seed(ONE_ENV, [self.np_random])
             self._seeded = True
-        info = self.episodes.reset(ONE_ENV, index=index, start=start)
+        info = self.episodes.reset(ONE_ENV, **checked)
         observation = self._observe()
         self._path, self._answer = [observation["location"]], {}
         return observation, {"index": int(info["index"][0]), "digit_box": info["digit_box"][0]}

@@ -43,6 +43,13 @@ class GlimpseVectorEnv(VectorEnv):
     first ``ceil(M / N)`` episodes of all envs together are one pass over the ``M`` canvases (the
     episodes whose index was already visited are the ones with ``k * N + i >= M``).
 
+    Reset options, beside GlimpseEnv's ``index``, ``start`` and ``location`` (here an
+    ``(N, 2)`` array): ``reset_mask`` (N,) bool resets only those envs (with ``location``, only
+    their rows are read); ``replicas`` M (train split, all envs reset, M dividing N) makes each
+    consecutive group of M envs show the same episode, i.e. the same image, canvas and first
+    location (unless ``location`` is given), so that an agent can sample M trajectories of one
+    canvas, e.g. for a leave-one-out baseline.
+
     Bad actions: a batch of the wrong shape, a NaN or infinite location or a label outside
     ``[0, num_classes)`` raises ``ValueError`` naming the env and the value; nothing changes.
     """
@@ -95,14 +102,24 @@ class GlimpseVectorEnv(VectorEnv):
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
         envs = self.all_envs if mask is None else self._check_mask(mask)
-        index, start = options.pop("index", None), options.pop("start", None)
+        names = ("index", "start", "location", "replicas")
+        known = {key: options.pop(key) for key in names if key in options}
         if options:
             raise ValueError(
-                f"unknown reset options {sorted(options)}; known: reset_mask, index, start"
+                f"unknown reset options {sorted(options)}; known: reset_mask, {', '.join(names)}"
             )
-        self.episodes.check_reset_options(index, start)  # before seeding: a refusal changes nothing
+        if "location" in known:
+            location = np.asarray(known["location"])
+            if location.shape != (self.num_envs, 2):
+                raise ValueError(
+                    f"options['location'] must have shape ({self.num_envs}, 2) (with a "
+                    f"reset_mask, its rows of the envs being reset are read), got {location.shape}"
+                )
+            known["location"] = location[envs]
+        # Checked before seeding: a refusal changes nothing.
+        checked = self.episodes.check_reset_options(envs, **known)
         self._seed(envs, seed)
-        result = self.episodes.begin(envs, index=index, start=start)
+        result = self.episodes.begin(envs, **checked)
         self._needs_reset[envs] = False
         return result["observations"], self._vector_info(envs, result["reset_info"])
 

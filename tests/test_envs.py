@@ -297,6 +297,25 @@ def test_fixed_splits_walk_through_the_images(env_id, split, mnist_dir):
 
 
 @all_ids
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_location_option_moves_only_the_first_glimpse(env_id, split, mnist_dir):
+    """options['location'] is where the first glimpse is taken (clipped like a step's); the
+    canvas is the one the same reset gives without it, and the next step is unaffected."""
+    chosen, plain = (gym.make(env_id, split=split).unwrapped for _ in range(2))
+    obs, info = chosen.reset(seed=4, options={"index": 11, "location": (0.4, -1.5)})
+    np.testing.assert_array_equal(obs["location"], np.float32([0.4, -1.0]))
+    assert obs["location"].dtype == np.float32
+    plain_obs, plain_info = plain.reset(seed=4, options={"index": 11})
+    assert_same(info, plain_info)
+    assert differs(obs["location"], plain_obs["location"])
+    # The same canvas: a glimpse taken at the chosen place by a step looks the same.
+    stepped = plain.step({"location": np.float32([0.4, -1.0]), "label": 0})[0]
+    np.testing.assert_array_equal(obs["glimpse"], stepped["glimpse"])
+    action = {"location": np.float32([-0.2, 0.3]), "label": 0}
+    assert_same(chosen.step(action)[0], plain.step(action)[0])
+
+
+@all_ids
 @pytest.mark.parametrize("split", ["val", "test"])
 def test_index_option_gives_the_same_canvas(env_id, split, mnist_dir):
     env_a = gym.make(env_id, split=split).unwrapped
@@ -559,6 +578,11 @@ REJECTED_RESETS = [
     pytest.param({"index": 10**6}, r"options\['index'\]", id="bad-index"),
     pytest.param({"index": 2.0}, r"options\['index'\]", id="float-index"),
     pytest.param({"index": True}, r"options\['index'\]", id="bool-index"),
+    pytest.param({"location": [0.1]}, r"options\['location'\] must have shape \(2,\)", id="loc-1"),
+    pytest.param({"location": [np.nan, 0]}, r"options\['location'\] must be finite", id="loc-nan"),
+    pytest.param({"location": ["a", "b"]}, r"options\['location'\] must be real", id="loc-str"),
+    pytest.param({"location": [0, 0], "start": "centre"}, "not both", id="loc-and-start"),
+    pytest.param({"replicas": 2}, r"unknown reset options \['replicas'\]", id="replicas"),
 ]
 
 

@@ -24,7 +24,7 @@ GROUPS = {
 }
 
 
-def tiny_envs(num_envs: int = 6) -> TorchObservations:
+def tiny_envs(num_envs: int = 6, num_glimpses: int = 4) -> TorchObservations:
     """A vector env on 12 random 10x10 images of 3 classes: no MNIST needed."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (12, 10, 10), dtype=np.uint8)
@@ -37,7 +37,7 @@ def tiny_envs(num_envs: int = 6) -> TorchObservations:
         canvas_size=16,
         glimpse_size=4,
         num_scales=2,
-        num_glimpses=4,
+        num_glimpses=num_glimpses,
         autoreset_mode="Disabled",
     )
     envs.reset(seed=0)
@@ -168,6 +168,69 @@ def test_an_episode_uses_the_env_api_only():
         episodes.rewards.numpy(), (predictions == episodes.labels).float().numpy()
     )
     np.testing.assert_array_equal(episodes.labels.numpy(), np.asarray(episodes.indices) % 3)
+
+
+def test_a_learned_first_location_is_sent_to_reset_and_trained_by_reinforce():
+    """With learned_first_location the first glimpse is taken where the policy at h_0 says
+    (the env's own start is not used), and REINFORCE with the baseline b_0 reaches the first
+    location's parameters: with one glimpse per episode it is the only location there is."""
+    torch.manual_seed(0)
+    config = RAMConfig(**{**TINY.__dict__, "learned_first_location": True})
+    model = RecurrentAttentionModel((2, 4, 4), 3, config)
+    with torch.no_grad():
+        model.locator.bias.copy_(torch.tensor([0.5, -0.25]))
+    torch.manual_seed(3)
+    episodes = play(tiny_envs(), model, sample_labels=False, greedy=True)
+    expected = torch.tanh(torch.tensor([0.5, -0.25])).expand(6, 2)
+    torch.testing.assert_close(episodes.locations[0], expected)
+    assert episodes.location_log_probs.shape == (4, 6)  # l_1 .. l_T
+    assert episodes.baselines.shape == (5, 6)  # b_0 .. b_T
+    sampled = play(tiny_envs(), model, sample_labels=False)
+    assert (sampled.locations[0] != expected).all()  # sampled around the mean
+
+    def one_glimpse_reinforce(learned: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        one = RAMConfig(**{**TINY.__dict__, "learned_first_location": learned})
+        model = RecurrentAttentionModel((2, 4, 4), 3, one)
+        episodes = play(tiny_envs(num_glimpses=1), model, sample_labels=False)
+        episodes.rewards = torch.tensor([1.0, 0, 1, 0, 1, 0])
+        return model, losses(episodes)["reinforce"]
+
+    _, fixed_start = one_glimpse_reinforce(learned=False)
+    assert not fixed_start.requires_grad  # no location chosen: nothing for REINFORCE
+    model, learned_start = one_glimpse_reinforce(learned=True)
+    learned_start.backward()
+    assert model.locator.bias.grad.abs().sum() > 0
+    assert (model.locator.weight.grad == 0).all()  # it sees h_0 = 0: only the bias learns
+    with pytest.raises(ValueError, match="random_locations"):
+        RecurrentAttentionModel(
+            (2, 4, 4), 3, RAMConfig(**{**config.__dict__, "random_locations": True})
+        )
+
+
+def test_replicas_share_a_canvas_and_leave_one_out_is_the_others_mean_reward():
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    episodes = play(tiny_envs(), model, sample_labels=False, replicas=3)
+    indices = np.asarray(episodes.indices)
+    assert (indices[:3] == indices[0]).all() and (indices[3:] == indices[3]).all()
+    assert (episodes.locations[0, :3] == episodes.locations[0, 0]).all()  # same env start
+    assert (episodes.locations[1, :3] != episodes.locations[1, 0]).any()  # own samples
+    episodes.rewards = torch.tensor([1.0, 0, 0, 1, 1, 0])
+    others = torch.tensor([0.0, 0.5, 0.5, 0.5, 0.5, 1.0])
+    expected = -((episodes.rewards - others) * episodes.location_log_probs).sum(0).mean()
+    torch.testing.assert_close(losses(episodes, leave_one_out=3)["reinforce"], expected)
+    learned = losses(episodes)["reinforce"]
+    assert not torch.allclose(learned, expected)
+
+
+def test_identity_init_sets_the_recurrent_weights_to_the_identity():
+    config = RAMConfig(**{**TINY.__dict__, "identity_init": True})
+    model = RecurrentAttentionModel((2, 4, 4), 3, config)
+    torch.testing.assert_close(model.core.weight_hh.detach(), torch.eye(7))
+    assert (model.core.bias_hh == 0).all()
+    with pytest.raises(ValueError, match="identity_init is for the 'rnn' core"):
+        RecurrentAttentionModel((2, 4, 4), 3, RAMConfig(**{**config.__dict__, "core": "lstm"}))
 
 
 class RecordingEnvs:

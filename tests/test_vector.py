@@ -17,7 +17,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same
+from conftest import assert_same, differs
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -561,6 +561,16 @@ BAD_RESETS = [
         r"options\['index'\].*5000",
         id="seed-and-bad-index",
     ),
+    pytest.param(
+        {"options": {"location": np.zeros(2)}}, r"location'\] must have shape \(4, 2\)", id="loc"
+    ),
+    pytest.param(
+        {"options": {"location": np.full((N, 2), np.nan)}}, r"env 0: .*finite", id="loc-nan"
+    ),
+    pytest.param(
+        {"options": {"location": np.zeros((N, 2)), "start": "centre"}}, "not both", id="loc-start"
+    ),
+    pytest.param({"options": {"replicas": 2}}, r"replicas'\] is for the train split", id="rep"),
 ]
 
 
@@ -581,6 +591,92 @@ def test_bad_resets_raise_and_change_nothing(kwargs, message):
     for t in range(env.num_glimpses):
         actions = random_actions(rng, N)
         assert_same(env.step(actions), twin.step(actions), f"step {t} of the next episode")
+
+
+# --- reset options: the first location, replicas -----------------------------------------------
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_location_option_matches_single_envs(split):
+    """options['location'] (N, 2) gives env i the first glimpse GlimpseEnv i gets with row i;
+    with a reset_mask only the reset envs' rows are read."""
+    n = 3
+    native = native_env(ONE_ID, n, split=split)
+    singles = [GlimpseEnv(**gym.spec(ONE_ID).kwargs, split=split, shard=(i, n)) for i in range(n)]
+    locations = np.array([[0.5, -0.25], [-3.0, 0.75], [0.0, 1.0]], np.float32)
+    obs, info = native.reset(seed=2, options={"location": locations})
+    np.testing.assert_array_equal(obs["location"], np.clip(locations, -1, 1))
+    for i, single in enumerate(singles):
+        single_obs, single_info = single.reset(seed=2 + i, options={"location": locations[i]})
+        assert_same(single_obs, {key: value[i] for key, value in obs.items()}, f"env {i}")
+        assert single_info["index"] == info["index"][i]
+    # Partial reset: envs 0 and 2 move to their rows; env 1 keeps its glimpse.
+    mask = np.array([True, False, True])
+    moved = np.array([[-0.5, 0.5], [9.0, 9.0], [0.25, 0.25]], np.float32)
+    again, _ = native.reset(options={"reset_mask": mask, "location": moved})
+    np.testing.assert_array_equal(again["location"], [moved[0], obs["location"][1], moved[2]])
+    np.testing.assert_array_equal(again["glimpse"][1], obs["glimpse"][1])
+
+
+def test_location_option_keeps_the_fixed_canvases():
+    native, plain = native_env(ONE_ID, N, split="test"), native_env(ONE_ID, N, split="test")
+    locations = np.linspace(-0.9, 0.9, 2 * N, dtype=np.float32).reshape(N, 2)
+    obs, info = native.reset(seed=0, options={"location": locations})
+    plain_obs, plain_info = plain.reset(seed=0)
+    assert_same(info, plain_info)
+    assert not np.any(obs["location"] == plain_obs["location"])
+    # Stepping both to the same places shows the same canvases from then on.
+    actions = {"location": locations, "label": np.zeros(N, np.int64)}
+    plain_step = plain.step(copied(actions))[0]
+    np.testing.assert_array_equal(obs["glimpse"], plain_step["glimpse"])
+
+
+def test_replicas_share_the_episode_within_each_group():
+    n, m = 6, 3
+    env = native_env(ONE_ID, n)
+    obs, info = env.reset(seed=5, options={"replicas": m})
+    for group in range(n // m):
+        rows = slice(group * m, (group + 1) * m)
+        for key in ("glimpse", "location"):
+            assert (obs[key][rows] == obs[key][group * m]).all(), key
+        assert len(set(info["index"][rows])) == 1
+        assert (info["digit_box"][rows] == info["digit_box"][group * m]).all()
+    assert info["index"][0] != info["index"][m]
+    # Replicas that choose their own first location see the same canvas from different places.
+    locations = np.linspace(-0.5, 0.5, 2 * n, dtype=np.float32).reshape(n, 2)
+    obs, info = env.reset(options={"replicas": m, "location": locations})
+    np.testing.assert_array_equal(obs["location"], locations)
+    step_obs = env.step({"location": np.zeros((n, 2), np.float32), "label": np.zeros(n, int)})[0]
+    assert (step_obs["glimpse"][:m] == step_obs["glimpse"][0]).all()
+    assert differs(step_obs["glimpse"][0], step_obs["glimpse"][m])
+
+
+def test_replicas_1_is_a_plain_reset_and_episodes_go_on_per_env():
+    """replicas=1 changes nothing; after a replicated reset every env's next episode is the
+    one it would have had without it (each env counts its own episodes)."""
+    n = 4
+    env, twin = native_env(ONE_ID, n), native_env(ONE_ID, n)
+    assert_same(env.reset(seed=1, options={"replicas": 1}), twin.reset(seed=1))
+    env.reset(options={"replicas": 2})
+    twin.reset()
+    assert_same(env.reset(), twin.reset())
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"replicas": 3}, r"replicas'\] must be a positive integer dividing num_envs=4, got 3"),
+        ({"replicas": 0}, r"dividing num_envs=4, got 0"),
+        ({"replicas": 2.0}, r"dividing num_envs=4, got 2.0"),
+        ({"replicas": 2, "reset_mask": np.arange(N) < 2}, r"give no reset_mask"),
+    ],
+)
+def test_bad_replicas_raise_and_change_nothing(options, message):
+    env, twin = native_env(ONE_ID, N), native_env(ONE_ID, N)
+    assert_same(env.reset(seed=0), twin.reset(seed=0))
+    with pytest.raises(ValueError, match=message):
+        env.reset(seed=7, options=options)
+    assert_same(env.reset(), twin.reset())
 
 
 # --- episode structure ------------------------------------------------------------------------
