@@ -43,8 +43,11 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     temporary.replace(path)
 
 
-# Settings that may change between a run and its resumption: they do not change its numbers.
-RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir")
+# Settings that may change between a run and its resumption: they do not change its numbers,
+# except "device" and "compile" (a run may move to another device, or be compiled; its numbers
+# then differ by float rounding
+# and the device's random streams from what the uninterrupted run would have given).
+RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir", "device", "compile")
 
 
 def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) -> None:
@@ -120,7 +123,7 @@ def load_checkpoint(path: Path) -> dict:
 def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
     """What it takes to rebuild and use a model later: weights, sizes and its environment."""
     return {
-        "model": model.state_dict(),
+        "model": {key: value.cpu() for key, value in model.state_dict().items()},  # any device
         "ram_config": vars(model.config).copy(),
         "glimpse_shape": list(model.glimpse_shape),
         "num_classes": model.num_classes,

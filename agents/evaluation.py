@@ -14,12 +14,15 @@ from agents.reinforce import location_generator, play
 from agents.torch_observations import TorchObservations
 
 
-def make_envs(env_id: str, num_envs: int, split: str, **env_kwargs) -> TorchObservations:
-    """The native vector env of ``env_id`` with autoreset off, yielding torch tensors."""
+def make_envs(
+    env_id: str, num_envs: int, split: str, device: torch.device | str = "cpu", **env_kwargs
+) -> TorchObservations:
+    """The native vector env of ``env_id`` with autoreset off, yielding torch tensors on
+    ``device``."""
     envs = gym.make_vec(
         env_id, num_envs=num_envs, split=split, autoreset_mode="Disabled", **env_kwargs
     )
-    return TorchObservations(envs)
+    return TorchObservations(envs, device)
 
 
 def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy: bool, seed: int):
@@ -66,7 +69,7 @@ def class_probabilities(
     probabilities = np.zeros((size, vector_env.num_classes), np.float32)
     for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
         indices = np.asarray(episodes.indices)[first_visit]
-        probabilities[indices] = torch.softmax(episodes.logits, -1).numpy()[first_visit]
+        probabilities[indices] = torch.softmax(episodes.logits, -1).cpu().numpy()[first_visit]
     return probabilities
 
 
@@ -84,7 +87,7 @@ def error_rates(
     number), ``greedy`` (the mean-location policy; for a model with random locations the same
     as ``single``) and, if ``mc_samples`` > 1, ``mc`` (class probabilities averaged over that
     many sampled trajectories)."""
-    envs = make_envs(env_id, num_envs, split, **env_kwargs)
+    envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
     labels = envs.unwrapped.episodes.labels
     single = class_probabilities(model, envs, seed=seed)
     errors = {
@@ -125,13 +128,13 @@ def glimpse_placement(
     """Where the glimpses of one pass over ``split`` land relative to the digit's box: how often
     the policy finds the digit, how soon (glimpse 1 is the env's random start), and whether it
     drifts off it afterwards."""
-    envs = make_envs(env_id, num_envs, split, **env_kwargs)
+    envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
     canvas = envs.unwrapped.episodes.task.canvas_size
     offsets, inside = [], []
     for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
         # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y: (T, N, 2). The
         # box's bottom and right are exclusive.
-        centres = (episodes.locations.numpy() + 1) * canvas / 2
+        centres = (episodes.locations.cpu().numpy() + 1) * canvas / 2
         top, left, bottom, right = episodes.digit_boxes.T
         x, y = centres[..., 0], centres[..., 1]
         inside.append(((left <= x) & (x < right) & (top <= y) & (y < bottom))[:, first_visit])

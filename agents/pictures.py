@@ -35,7 +35,7 @@ def glimpse_gif(
     options = [{"index": i} for i in range(episodes)]
     if model.config.learned_first_location:
         policy = model.location_policy(model.initial_hidden(episodes))
-        for option, first in zip(options, policy.sample().numpy(), strict=True):
+        for option, first in zip(options, policy.sample().cpu().numpy(), strict=True):
             option["location"] = first
     observations = [
         env.reset(seed=seed, options=o)[0] for o, env in zip(options, envs, strict=True)
@@ -44,18 +44,20 @@ def glimpse_gif(
     state = model.initial_state(episodes)
     frames = [_side_by_side([env.render() for env in envs])]
     for t in range(num_glimpses):
-        glimpse = torch.from_numpy(np.stack([o["glimpse"] for o in observations]))
-        location = torch.from_numpy(np.stack([o["location"] for o in observations]))
+        glimpse = torch.from_numpy(np.stack([o["glimpse"] for o in observations])).to(model.device)
+        location = torch.from_numpy(np.stack([o["location"] for o in observations])).to(
+            model.device
+        )
         state, hidden = model.step(glimpse, location, state)
         if t + 1 < num_glimpses:
             if model.config.random_locations:
                 locations = uniform_locations(episodes, generator).numpy()
             else:
-                locations = model.location_policy(hidden).sample().numpy()
+                locations = model.location_policy(hidden).sample().cpu().numpy()
             labels = np.zeros(episodes, np.int64)
         else:
-            locations = location.numpy()  # the episode ends here: stay where it is
-            labels = model.classify(hidden).argmax(-1).numpy()
+            locations = location.cpu().numpy()  # the episode ends here: stay where it is
+            labels = model.classify(hidden).argmax(-1).cpu().numpy()
         observations = [
             env.step({"location": locations[i], "label": labels[i]})[0]
             for i, env in enumerate(envs)

@@ -109,7 +109,12 @@ class RecurrentAttentionModel(nn.Module):
 
     def initial_hidden(self, batch: int) -> torch.Tensor:
         """h_0, the zero state: what the first location policy and its baseline b_0 see."""
-        return torch.zeros(batch, self.config.core_size, device=self.locator.weight.device)
+        return torch.zeros(batch, self.config.core_size, device=self.device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters are."""
+        return self.locator.weight.device
 
     def step(self, glimpse: torch.Tensor, location: torch.Tensor, state):
         """Take in one glimpse and where it was taken; returns (new state, h_t)."""
@@ -124,17 +129,17 @@ class RecurrentAttentionModel(nn.Module):
         """The distribution of the next location; trained by REINFORCE only."""
         weight = self.config.reinforce_core_weight
         hidden = hidden.detach() if weight == 0 else _scale_gradient(hidden, weight)
-        mean = torch.tanh(self.locator(hidden))
+        mean = torch.tanh(self.locator(hidden)).float()  # float32 also under bf16 autocast
         # validate_args=False: the argument checks cost more than the rest of the step.
         return Normal(mean, self.config.location_std, validate_args=False)
 
     def classify(self, hidden: torch.Tensor) -> torch.Tensor:
         """Class logits from the last state."""
-        return self.classifier(hidden)
+        return self.classifier(hidden).float()
 
     def value(self, hidden: torch.Tensor) -> torch.Tensor:
         """The baseline b_t, from a detached state: it does not train the core."""
-        return self.baseline(hidden.detach()).squeeze(-1)
+        return self.baseline(hidden.detach()).squeeze(-1).float()
 
 
 def _scale_gradient(tensor: torch.Tensor, weight: float) -> torch.Tensor:

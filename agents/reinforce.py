@@ -56,7 +56,8 @@ def location_generator(*key: int) -> torch.Generator:
 
 
 def uniform_locations(batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """(batch, 2) locations uniformly random in [-1, 1]^2, drawn from ``generator``."""
+    """(batch, 2) locations uniformly random in [-1, 1]^2, drawn from ``generator`` (a CPU one:
+    the same locations on every device)."""
     return torch.rand(batch, 2, generator=generator) * 2 - 1
 
 
@@ -102,13 +103,13 @@ def play(
         baselines.append(model.value(hidden))
         if t + 1 < num_glimpses:
             if model.config.random_locations:
-                location = uniform_locations(batch, generator)
-                log_probs.append(torch.zeros(batch))
+                location = uniform_locations(batch, generator).to(model.device)
+                log_probs.append(torch.zeros(batch, device=model.device))
             else:
                 policy = model.location_policy(hidden)
                 location = policy.mean if greedy else policy.sample()
                 log_probs.append(policy.log_prob(location).sum(-1))
-            label = torch.zeros(batch, dtype=torch.int64)  # read only at the last step
+            label = torch.zeros(batch, dtype=torch.int64, device=model.device)  # read at the end
         else:
             logits = model.classify(hidden)
             location = observation["location"]  # the episode ends here: stay where it is
@@ -125,13 +126,15 @@ def play(
     if not bool(terminated.all()):
         raise RuntimeError("episodes did not end after num_glimpses steps")
     return Episodes(
-        location_log_probs=torch.stack(log_probs) if log_probs else torch.zeros(0, batch),
+        location_log_probs=(
+            torch.stack(log_probs) if log_probs else torch.zeros(0, batch, device=model.device)
+        ),
         baselines=torch.stack(baselines),
         logits=logits,
         label_log_probs=label_log_probs,
         label_entropy=label_entropy,
         rewards=reward.float(),
-        labels=torch.from_numpy(info["label"]),
+        labels=torch.from_numpy(info["label"]).to(model.device),
         indices=indices,
         locations=torch.stack(locations),
         digit_boxes=digit_boxes,

@@ -53,7 +53,12 @@ class TorchObservations(VectorWrapper):
         return {key: self._tensor(value) for key, value in observations.items()}
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(array).to(self.device)  # .to(cpu) is a no-op
+        tensor = torch.from_numpy(array)
+        if self.device.type == "cpu":
+            return tensor  # shares the array's memory: no copy
+        if self.device.type == "cuda":  # one asynchronous copy from page-locked memory
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor.to(self.device)
 
 
 def _to_numpy(value: Any) -> np.ndarray:

@@ -17,6 +17,7 @@ import torch
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import load_model
+from agents.devices import DEVICES, resolve_device
 from agents.evaluation import error_rates, glimpse_placement
 
 
@@ -31,13 +32,19 @@ def main() -> None:
         "--where", action="store_true", help="also: where each glimpse lands relative to the digit"
     )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    parser.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.split == "train":
         parser.error("the train split has no fixed canvases: evaluate on val or test")
 
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     model, env_id, env_kwargs = load_model(args.checkpoint)
+    model.to(device)
     errors = error_rates(
         model,
         env_id,

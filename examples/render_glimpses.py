@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import load_model
+from agents.devices import DEVICES, resolve_device
 from agents.pictures import glimpse_gif
 
 
@@ -17,8 +18,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("glimpses.gif"))
     parser.add_argument("--episodes", type=int, default=6, help="test images, side by side")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs")
     args = parser.parse_args()
+    try:
+        device = resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     model, env_id, env_kwargs = load_model(args.checkpoint)
+    model.to(device)
     glimpse_gif(model, env_id, args.out, episodes=args.episodes, seed=args.seed, **env_kwargs)
     print(f"wrote {args.out}")
 

@@ -35,6 +35,7 @@ from agents.checkpoints import (
     write_csv,
 )
 from agents.cli import parse_config
+from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
 from agents.ram import RAMConfig, RecurrentAttentionModel
@@ -126,14 +127,28 @@ class Config:
     """Continue the run in runs_dir/run_name from its last checkpoint."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
+    device: str = "auto"
+    """Where the model trains: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"; the
+    environment always runs on the CPU. The run records the device "auto" chose."""
+    compile: bool = False
+    """torch.compile the per-glimpse step (falls back to eager with one line where it cannot);
+    same results up to float rounding."""
+    precision: str = "fp32"
+    """"fp32", or "bf16": the model's matrix products in bfloat16 (torch.autocast), the losses in
+    float32. Fast only where the hardware has bfloat16 units (see docs/RESULTS.md)."""
 
 
 def main(config: Config) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
+    check_config(config)
+    try:
+        device = resolve_device(config.device)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
     run_name = config.run_name or f"{config.env_id}-seed{config.seed}"
     run_dir = Path(config.runs_dir) / run_name
-    check_config(config)
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
     if config.first_glimpse == "centre":
         env_kwargs["start"] = "centre"
@@ -152,7 +167,9 @@ def main(config: Config) -> dict:
     torch.manual_seed(config.seed)
     model = RecurrentAttentionModel(
         probe.observation_space["glimpse"].shape, probe.num_classes, ram_config
-    )
+    ).to(device)
+    if config.compile:
+        compile_step(model)
     optimizer = make_optimizer(config, model)
     batches_per_epoch = math.ceil(config.episodes_per_epoch / config.batch_size)
     total_batches = config.epochs * batches_per_epoch
@@ -174,20 +191,21 @@ def main(config: Config) -> dict:
         # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
         # exactly as the uninterrupted one would have.
         torch.manual_seed(config.seed * 100_003 + epoch)
-        envs = make_envs(config.env_id, config.batch_size, "train", **env_kwargs)
+        envs = make_envs(config.env_id, config.batch_size, "train", device, **env_kwargs)
         envs.reset(seed=config.seed * 100_003 + epoch)
         generator = location_generator(config.seed, epoch)  # used by random locations only
         totals = {"loss": 0.0, "reward": 0.0}
         progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
         for batch in progress:
             model.config.location_std = location_std(schedule.last_epoch)
-            episodes = play(
-                envs,
-                model,
-                sample_labels=config.mode == "rl",
-                generator=generator,
-                replicas=config.replicas,
-            )
+            with autocast(device, config.precision):
+                episodes = play(
+                    envs,
+                    model,
+                    sample_labels=config.mode == "rl",
+                    generator=generator,
+                    replicas=config.replicas,
+                )
             totals["loss"] += update(
                 model, optimizer, episodes, config.max_grad_norm, config.entropy_coef, leave_one_out
             )
@@ -236,6 +254,9 @@ def main(config: Config) -> dict:
     writer.close()
 
     model, _, _ = load_model(run_dir / "best.pt")
+    model.to(device)
+    if config.compile:
+        compile_step(model)
     test = error_rates(
         model,
         config.env_id,
@@ -250,6 +271,8 @@ def main(config: Config) -> dict:
         "epochs": config.epochs,
         "random_locations": config.random_locations,
         "location_std_start_end": [start_std, final_std],
+        "device": device.type,
+        "precision": config.precision,
         "best_val_error": best_val,
         "test_error_single_trajectory": test["single"],
         "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
@@ -284,6 +307,8 @@ def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
 def check_config(config: Config) -> None:
     """SystemExit naming the flag unless the settings that ``main`` does not check are valid."""
     choices = {
+        "device": DEVICES,
+        "precision": PRECISIONS,
         "mode": ("hybrid", "rl"),
         "core": ("rnn", "lstm"),
         "optimizer": ("adam", "sgd"),

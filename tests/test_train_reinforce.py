@@ -225,3 +225,49 @@ def test_the_location_std_falls_over_the_run(tmp_path, mnist_dir):
     # The std is set before each batch: the last of the run's 32 batches used 0.05 + 0.1 / 32.
     last = torch.load(tmp_path / "GlimpseMNIST-v0-seed1" / "checkpoint.pt", weights_only=True)
     assert last["ram_config"]["location_std"] == pytest.approx(0.05 + 0.1 / 32)
+
+
+def test_a_learned_first_glimpse_with_replicas_trains_and_evaluates(tmp_path, mnist_dir):
+    args = [*TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--run-name", "r"]
+    args += ["--first-glimpse", "learned", "--replicas", "4", "--baseline", "leave_one_out"]
+    results = train_reinforce.main(train_reinforce.parse_config(train_reinforce.Config, args))
+    assert results["device"] == "cpu" and results["precision"] == "fp32"
+    assert 0 <= results["test_error_single_trajectory"] < 90
+    checkpoint = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["ram_config"]["learned_first_location"] is True
+    assert checkpoint["config"]["device"] == "cpu"  # what "auto" chose, recorded
+    # evaluate.py reads the learned first location from the checkpoint: the same trajectories.
+    report = evaluate_test_split(tmp_path / "r" / "best.pt", "--where", "--device", "cpu")
+    assert report["error_single_trajectory"] == results["test_error_single_trajectory"]
+    # Glimpse 1 is the learned mean (the same place on every canvas) under the mean policy.
+    where = report["where the glimpses land, per glimpse (mean locations)"]
+    sampled = report["where the glimpses land, per glimpse (sampled locations)"]
+    assert (
+        where["median_distance_to_digit_centre_px"][0]
+        != (sampled["median_distance_to_digit_centre_px"][0])
+    )
+
+
+NO_CUDA = [] if torch.cuda.is_available() else [(["--device", "cuda"], "--device cuda: no such")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--first-glimpse", "middle"], "--first-glimpse must be one of env, centre, learned"),
+        (["--baseline", "loo"], "--baseline must be one of learned, leave_one_out, got 'loo'"),
+        (["--baseline", "leave_one_out"], "--baseline leave_one_out needs --replicas 2"),
+        (["--replicas", "3"], "--replicas must be a positive divisor of --batch-size 64"),
+        (["--precision", "fp16"], "--precision must be one of fp32, bf16, got 'fp16'"),
+        (["--device", "tpu"], "--device must be one of auto, cpu, cuda, mps, got 'tpu'"),
+        (["--mode", "rll"], "--mode must be one of hybrid, rl, got 'rll'"),
+        (["--identity-init", "--core", "lstm"], "--identity-init is for --core rnn"),
+        (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+        *NO_CUDA,
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, message):
+    result = run_script([*TINY, *args, "--runs-dir", str(tmp_path), "--run-name", "r"])
+    assert result.returncode != 0
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "r").exists()
