@@ -189,8 +189,10 @@ def error_rate(model: nn.Module, source: CanvasSource, batch_size: int = 1000) -
     was_training = model.training
     model.eval()
     wrong = 0
+    device = next(model.parameters(), torch.empty(0)).device  # the CPU for a model without any
     for canvases, labels in fixed_batches(source, batch_size):
-        wrong += int((model(canvases).argmax(dim=1) != labels).sum())
+        predictions = model(canvases.to(device)).argmax(dim=1).cpu()
+        wrong += int((predictions != labels).sum())
     model.train(was_training)
     return 100.0 * wrong / len(source)
 
@@ -208,7 +210,9 @@ def train_epoch(
     (per canvas) of the pass, measured on each batch before its step."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
+    device = next(model.parameters(), torch.empty(0)).device  # the CPU for a model without any
     for canvases, labels in batches:
+        canvases, labels = canvases.to(device), labels.to(device)
         logits = model(canvases)
         loss = nn.functional.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
@@ -233,7 +237,7 @@ def count_parameters(model: nn.Module) -> int:
 def baseline_state(model: nn.Module, name: str, source: CanvasSource, **extra) -> dict:
     """What it takes to rebuild and use a baseline later: weights, model name and its task."""
     return {
-        "model": model.state_dict(),
+        "model": {key: value.cpu() for key, value in model.state_dict().items()},  # any device
         "model_name": name,
         "canvas_shape": list(source.canvas_shape),
         "num_classes": source.num_classes,

@@ -75,7 +75,8 @@ class Algorithm:
     policy: str
     """SB3 policy class name."""
     actions: str
-    """"flat" (Box) or "grid" (MultiDiscrete) actions, see ``ram_env.wrappers``."""
+    """"flat" (Box), "grid" (MultiDiscrete) or "discrete" (Discrete) actions, see
+    ``ram_env.wrappers``."""
     history: bool
     """Whether the policy sees the glimpse history (no memory of its own) or one glimpse."""
     num_envs: int
@@ -143,6 +144,26 @@ ALGORITHMS = {
             gamma=1.0,
             train_freq=1,
             gradient_steps=1,
+        ),
+    ),
+    # DQN: one Discrete action (grid cell x label, ram_env.wrappers.DiscreteActions).
+    "dqn": Algorithm(
+        "dqn",
+        "MultiInputPolicy",
+        "discrete",
+        True,
+        num_envs=16,
+        hyperparameters=dict(
+            buffer_size=100_000,
+            learning_starts=1_000,
+            batch_size=256,
+            learning_rate=1e-4,
+            gamma=1.0,
+            train_freq=1,
+            gradient_steps=1,
+            target_update_interval=1_000,
+            exploration_fraction=0.2,
+            exploration_final_eps=0.05,
         ),
     ),
 }

@@ -44,7 +44,7 @@ from agents.cli import parse_config
 # Pure-RL RAM: without an entropy bonus its class policy settled on the most frequent class
 # within the first epoch on GlimpseMNIST-v0 (train accuracy 11.5%); 0.1 learned in short trials.
 RL_ENTROPY_COEF = 0.1
-ROWS = ("chance", "ram", "ram_rl", "ppo", "a2c", "recurrent_ppo")
+ROWS = ("chance", "ram", "ram_rl", "ppo", "a2c", "recurrent_ppo", "dqn")
 TITLES = {
     "chance": "chance (random locations and labels)",
     "ram": "RAM, REINFORCE + hybrid supervised loss (paper)",
@@ -52,6 +52,7 @@ TITLES = {
     "ppo": "PPO, glimpse history, MLP",
     "a2c": "A2C, glimpse history, MLP",
     "recurrent_ppo": "RecurrentPPO, LSTM",
+    "dqn": "DQN, glimpse history, MLP, one Discrete action (grid cell x label)",
 }
 
 
@@ -64,7 +65,7 @@ class Config:
     steps: int = 1_000_000
     """Env steps each agent trains for (one step = one glimpse of one episode)."""
     rows: str = ",".join(ROWS)
-    """Comma-separated rows to run, from: chance, ram, ram_rl, ppo, a2c, recurrent_ppo."""
+    """Comma-separated rows to run, from: chance, ram, ram_rl, ppo, a2c, recurrent_ppo, dqn."""
     evaluations: int = 5
     """Validation passes over each agent's training (the best model is kept)."""
     seed: int = 1
@@ -75,6 +76,8 @@ class Config:
     """Where run folders go."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
+    device: str = "auto"
+    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def run_chance(config: Config) -> dict:
@@ -126,6 +129,7 @@ def run_ram(config: Config, run: Path, mode: str) -> dict:
             runs_dir=str(run.parent),
             resume=True,
             threads=config.threads,
+            device=config.device,
         )
     )
     return {**results, "env_steps": epochs * (episodes // epochs) * num_glimpses}
@@ -142,6 +146,7 @@ def run_sb3(config: Config, run: Path, algo: str) -> dict:
             run_name=run.name,
             runs_dir=str(run.parent),
             threads=config.threads,
+            device=config.device,
         )
     )
 

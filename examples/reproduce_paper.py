@@ -202,6 +202,8 @@ class Config:
     """Runs go to runs_dir/<table>/<row>, the table to runs_dir/<table>/table.md."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
+    device: str = "auto"
+    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def full_epochs(table: str, row: str) -> int:
@@ -229,6 +231,7 @@ def run_config(
         "runs_dir": str(Path(config.runs_dir) / table),
         "resume": True,
         "threads": config.threads,
+        "device": config.device,
     }
     if not is_ram(row):
         return train_baseline.Config(

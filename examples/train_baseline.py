@@ -46,6 +46,7 @@ from agents.checkpoints import (
     write_csv,
 )
 from agents.cli import parse_config
+from agents.devices import resolve_device
 from agents.schedules import linear_learning_rate
 
 
@@ -79,6 +80,8 @@ class Config:
     """Continue the run in runs_dir/run_name from its last checkpoint."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
+    device: str = "auto"
+    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def main(config: Config) -> dict:
@@ -89,8 +92,10 @@ def main(config: Config) -> dict:
     try:
         train = canvas_source(config.env_id, "train")
         val = canvas_source(config.env_id, "val")
+        device = resolve_device(config.device)
+        config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
         torch.manual_seed(config.seed)
-        model = make_model(config.model, train.canvas_shape, train.num_classes)
+        model = make_model(config.model, train.canvas_shape, train.num_classes).to(device)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from exc
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -138,6 +143,7 @@ def main(config: Config) -> dict:
         print(f"epoch {epoch}: val error {row['val_error']:.2f}%, {row['seconds']:.0f} s")
 
     best_model, _ = load_baseline(run_dir / "best.pt")
+    best_model.to(device)
     test = canvas_source(config.env_id, "test")
     results = {
         "env_id": config.env_id,

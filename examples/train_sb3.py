@@ -28,6 +28,7 @@ from tqdm import tqdm
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import write_atomically, write_csv
 from agents.cli import parse_config
+from agents.devices import resolve_device
 from agents.sb3_agents import ALGORITHMS, evaluate, make_model
 from agents.sb3_vec_env import make_sb3_vec_env
 
@@ -37,7 +38,7 @@ class Config:
     """Settings of one SB3 training run."""
 
     algo: str = "ppo"
-    """Algorithm: ppo, a2c, recurrent_ppo or sac."""
+    """Algorithm: ppo, a2c, recurrent_ppo, sac or dqn (see agents/sb3_agents.py)."""
     env_id: str = "GlimpseMNIST-v0"
     """Registered environment id."""
     total_steps: int = 200_000
@@ -60,6 +61,8 @@ class Config:
     """Evaluate this saved model (a .zip written by this script) on val and test, and stop."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
+    device: str = "auto"
+    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 class Validation(BaseCallback):
@@ -119,14 +122,15 @@ def save_model(model, path: Path) -> None:
     temporary.replace(path)
 
 
-def load_saved(path: Path):
-    """The model and its run config from a .zip written by this script, or SystemExit."""
+def load_saved(path: Path, device: str = "cpu"):
+    """The model (on ``device``) and its run config from a .zip written by this script, or
+    SystemExit."""
     config_path = path.parent / "config.json"
     if not path.exists() or not config_path.exists():
         raise SystemExit(f"{path}: no such saved model (with config.json beside it)")
     config = Config(**{**json.loads(config_path.read_text()), "eval_only": None})
     try:
-        return ALGORITHMS[config.algo].make_class().load(path, device="cpu"), config
+        return ALGORITHMS[config.algo].make_class().load(path, device=device), config
     except Exception as exc:  # SB3 raises many kinds for a damaged file
         raise SystemExit(f"{path}: unreadable model ({type(exc).__name__}: {exc})") from exc
 
@@ -143,8 +147,13 @@ def errors(model, config: Config, splits: tuple[str, ...]) -> dict[str, float]:
 def main(config: Config) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
+    try:
+        device = resolve_device(config.device).type
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    config = dataclasses.replace(config, device=device)  # record what "auto" chose
     if config.eval_only:
-        model, trained = load_saved(Path(config.eval_only))
+        model, trained = load_saved(Path(config.eval_only), device)
         found = errors(
             model, dataclasses.replace(trained, eval_envs=config.eval_envs), ("val", "test")
         )
@@ -169,7 +178,12 @@ def main(config: Config) -> dict:
     )
     overrides = {} if config.learning_rate is None else {"learning_rate": config.learning_rate}
     model = make_model(
-        algorithm, VecMonitor(venv), config.seed, str(run / "tensorboard"), **overrides
+        algorithm,
+        VecMonitor(venv),
+        config.seed,
+        str(run / "tensorboard"),
+        device=device,
+        **overrides,
     )
     validation = Validation(run, config, config.eval_every)
     started = time.time()
@@ -177,7 +191,7 @@ def main(config: Config) -> dict:
     train_seconds = time.time() - started
     validation.validate()
     save_model(model, run / "final_model.zip")
-    best, _ = load_saved(run / "best_model.zip")
+    best, _ = load_saved(run / "best_model.zip", device)
     test = errors(best, config, ("test",))["test"]
     results = {
         "algo": config.algo,

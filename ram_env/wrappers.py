@@ -11,6 +11,9 @@ Actions
   label = the argmax of the rest (PPO, A2C, SAC, TD3, RecurrentPPO).
 - :class:`GridActions`: ``MultiDiscrete([nx, ny, n_classes])``; location = the centre of cell
   ``(i, j)`` of an ``nx x ny`` grid over the image (PPO, A2C, RecurrentPPO).
+- :class:`DiscreteActions`: one ``Discrete(nx * ny * n_classes)``: action
+  ``(i * ny + j) * n_classes + label`` is grid cell ``(i, j)`` and the label (DQN, QR-DQN,
+  CleanRL's ``ppo.py`` / ``dqn.py``: agents that take a single discrete action).
 
 Observations (values unchanged, only reshaped and stacked)
 - :class:`FlatGlimpses`: ``{"glimpse": (k*g*g,), "location": (2,)}``, one glimpse: for
@@ -35,7 +38,7 @@ from gymnasium.utils import RecordConstructorArgs
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
-ACTIONS = ("flat", "grid")
+ACTIONS = ("flat", "grid", "discrete")
 ONE_ENV = np.array([0])
 
 # -- the transformations, on batches (a leading env axis) -----------------------------------------
@@ -75,6 +78,25 @@ def grid_to_dict(actions: np.ndarray, grid: tuple[int, int], num_classes: int) -
         [grid_centres(grid[0])[actions[:, 0]], grid_centres(grid[1])[actions[:, 1]]], axis=1
     )
     return {"location": location, "label": actions[:, 2].astype(np.int64)}
+
+
+def discrete_to_grid(actions: np.ndarray, grid: tuple[int, int], num_classes: int) -> np.ndarray:
+    """``(N,)`` discrete actions ``(i * ny + j) * num_classes + label`` as ``(N, 3)`` grid
+    actions ``(i, j, label)``."""
+    actions = np.asarray(actions)
+    size = grid[0] * grid[1] * num_classes
+    if actions.ndim != 1 or not np.issubdtype(actions.dtype, np.integer):
+        raise ValueError(
+            f"discrete actions must be integers of shape (num_envs,), got {actions.dtype} "
+            f"{actions.shape}"
+        )
+    outside = np.flatnonzero((actions < 0) | (actions >= size))
+    if len(outside):
+        env = outside[0]
+        raise ValueError(f"discrete action of env {env} is {actions[env]}: must be in [0, {size})")
+    cells, labels = np.divmod(actions.astype(np.int64), num_classes)
+    columns, rows = np.divmod(cells, grid[1])
+    return np.stack([columns, rows, labels], axis=1)
 
 
 def flat_glimpses(observations: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -192,6 +214,25 @@ class GridActions(gym.ActionWrapper, RecordConstructorArgs):
     def action(self, action: np.ndarray) -> dict[str, Any]:
         _check_shape(action, self.action_space.shape)
         actions = grid_to_dict(np.asarray(action)[None], self.grid, self.num_classes)
+        return {"location": actions["location"][0], "label": int(actions["label"][0])}
+
+
+class DiscreteActions(gym.ActionWrapper, RecordConstructorArgs):
+    """Take one ``Discrete(nx * ny * n_classes)`` action: ``(i * ny + j) * n_classes + label``
+    looks at the centre of cell ``(i, j)`` of :class:`GridActions`' grid and answers the label."""
+
+    def __init__(self, env: gym.Env, grid: tuple[int, int] = (8, 8)):
+        RecordConstructorArgs.__init__(self, grid=grid)
+        super().__init__(env)
+        self.grid = _check_grid(grid)
+        self.num_classes = int(env.action_space["label"].n)
+        self.action_space = spaces.Discrete(self.grid[0] * self.grid[1] * self.num_classes)
+
+    def action(self, action: int) -> dict[str, Any]:
+        if np.ndim(action) != 0:
+            raise ValueError(f"action must be one integer, got shape {np.shape(action)}")
+        grid = discrete_to_grid(np.asarray(action).reshape(1), self.grid, self.num_classes)
+        actions = grid_to_dict(grid, self.grid, self.num_classes)
         return {"location": actions["location"][0], "label": int(actions["label"][0])}
 
 
@@ -320,6 +361,22 @@ class GridActionsVector(VectorWrapper):
         return result
 
 
+class DiscreteActionsVector(GridActionsVector):
+    """:class:`DiscreteActions` for a vector env: ``(N,)`` actions."""
+
+    def __init__(self, env: VectorEnv, grid: tuple[int, int] = (8, 8)):
+        super().__init__(env, grid)
+        self.single_action_space = spaces.Discrete(self.grid[0] * self.grid[1] * self.num_classes)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+
+    def step(self, actions: np.ndarray):
+        actions = np.asarray(actions)
+        if self._pending.envs.any() and actions.shape == (self.num_envs,):
+            # NEXT_STEP ignores these envs' actions, as SyncVectorEnv over DiscreteActions does
+            actions = np.where(self._pending.envs, 0, actions)
+        return super().step(discrete_to_grid(actions, self.grid, self.num_classes))
+
+
 class _VectorObservations(VectorWrapper):
     """Shared bookkeeping of the vector observation wrappers: which envs begin an episode at
     each call, in every autoreset mode, and the per-env ``final_obs`` of ``SAME_STEP``."""
@@ -419,7 +476,8 @@ def wrap_for_sb3(
 ) -> gym.Env | VectorEnv:
     """``env`` with SB3-compatible observations (:class:`GlimpseHistory` if ``history``, else
     :class:`FlatGlimpses`) and actions (``"flat"``: :class:`FlatActions`, ``"grid"``:
-    :class:`GridActions`); the vector versions for a vector env."""
+    :class:`GridActions`, ``"discrete"``: :class:`DiscreteActions`); the vector versions for a
+    vector env."""
     if actions not in ACTIONS:
         raise ValueError(f"actions must be one of {ACTIONS}, got {actions!r}")
     vector = isinstance(env, VectorEnv)
@@ -429,4 +487,6 @@ def wrap_for_sb3(
         env = FlatGlimpsesVector(env) if vector else FlatGlimpses(env)
     if actions == "flat":
         return FlatActionsVector(env) if vector else FlatActions(env)
+    if actions == "discrete":
+        return DiscreteActionsVector(env, grid) if vector else DiscreteActions(env, grid)
     return GridActionsVector(env, grid) if vector else GridActions(env, grid)

@@ -41,6 +41,6 @@ def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path, m
 
 
 def test_unknown_rows_are_refused(tmp_path):
-    config = benchmark_agents.Config(rows="chance,dqn", runs_dir=str(tmp_path))
-    with pytest.raises(SystemExit, match=r"unknown rows \['dqn'\]"):
+    config = benchmark_agents.Config(rows="chance,td3", runs_dir=str(tmp_path))
+    with pytest.raises(SystemExit, match=r"unknown rows \['td3'\]"):
         benchmark_agents.main(config)

@@ -36,6 +36,7 @@ SMALL = {
     "a2c": dict(n_steps=2),
     "recurrent_ppo": dict(n_steps=16, batch_size=64),
     "sac": dict(learning_starts=100),
+    "dqn": dict(learning_starts=200, target_update_interval=250, exploration_fraction=0.3),
 }
 
 
@@ -68,6 +69,22 @@ def test_on_policy_algorithms_learn_a_two_class_task(name, mnist_dir):
         env_kwargs=zeros_and_ones("val", 400),
     )
     assert error < 25.0, f"{name}: {error:.1f}% error on two classes (chance: 50%)"
+
+
+def test_dqn_learns_a_two_class_task_through_one_discrete_action(mnist_dir):
+    torch.set_num_threads(1)
+    model, algorithm, _ = train("dqn", 6000)
+    assert algorithm.actions == "discrete"
+    assert model.action_space.n == 8 * 8 * 2  # grid cells x labels
+    error = evaluate(
+        model,
+        algorithm,
+        "GlimpseMNIST-v0",
+        "val",
+        num_envs=100,
+        env_kwargs=zeros_and_ones("val", 400),
+    )
+    assert error < 25.0, f"dqn: {error:.1f}% error on two classes (chance: 50%)"
 
 
 def test_sac_trains_end_to_end(mnist_dir):

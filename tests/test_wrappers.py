@@ -32,6 +32,8 @@ import ram_env
 from ram_env import GlimpseEnv
 from ram_env.wrappers import (
     ACTIONS,
+    DiscreteActions,
+    DiscreteActionsVector,
     FlatActions,
     FlatActionsVector,
     FlatGlimpses,
@@ -76,6 +78,8 @@ def random_batch(space: spaces.Space, n: int, rng: np.random.Generator) -> Any:
         return rng.uniform(-1.25, 1.25, (n, *space.shape)).astype(np.float32)
     if isinstance(space, spaces.MultiDiscrete):
         return rng.integers(0, space.nvec, (n, len(space.nvec)))
+    if isinstance(space, spaces.Discrete):
+        return rng.integers(0, space.n, n)
     return {
         "location": rng.uniform(-1.25, 1.25, (n, 2)).astype(np.float32),
         "label": rng.integers(0, space["label"].n, n),
@@ -192,6 +196,38 @@ def test_grid_actions_look_at_the_cell_centre_column_as_x():
     assert result[2] and result[4]["prediction"] == 6
 
 
+def test_discrete_actions_are_grid_cell_then_label():
+    """Discrete action ``(i * ny + j) * n_classes + label`` is grid action ``(i, j, label)``:
+    every cell and label is reachable with exactly one action."""
+    env, twin = DiscreteActions(make_single(), grid=GRID), GridActions(make_single(), grid=GRID)
+    assert env.action_space == spaces.Discrete(5 * 3 * 10)
+    assert_same(env.reset(seed=4), twin.reset(seed=4))
+    for (i, j), label in zip(
+        [(4, 0), (0, 2), (3, 1), (1, 2), (2, 0)], [9, 0, 3, 7, 5], strict=True
+    ):
+        action = (i * GRID[1] + j) * 10 + label
+        assert_same(env.step(action), twin.step(np.array([i, j, label])))
+    cells = {(*env.action(a)["location"].tolist(), env.action(a)["label"]) for a in range(150)}
+    assert len(cells) == 150
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [(150, r"must be in \[0, 150\)"), (-1, r"must be in \[0, 150\)"), ([3], "one integer")],
+)
+def test_bad_discrete_actions_raise(action, message):
+    env = DiscreteActions(make_single(), grid=GRID)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+    vector = DiscreteActionsVector(gym.make_vec(CHEAP_ID, num_envs=2, split=SPLIT), grid=GRID)
+    vector.reset(seed=0)
+    with pytest.raises(ValueError, match="discrete action"):
+        vector.step(np.array([0, 150]))
+    with pytest.raises(ValueError, match="integers of shape"):
+        vector.step(np.array([0.5, 1.0]))
+
+
 def test_grid_columns_are_x_on_the_pixels():
     """On an image bright only on its left (or top) half, the first grid index picks the bright
     columns (the second the bright rows): the mapping holds on the pixels, not just the numbers."""
@@ -290,7 +326,7 @@ def test_bad_grids_are_refused(grid):
 
 
 def test_wrap_for_sb3_refuses_unknown_actions():
-    with pytest.raises(ValueError, match=r"actions must be one of \('flat', 'grid'\)"):
+    with pytest.raises(ValueError, match=r"actions must be one of \('flat', 'grid', 'discrete'\)"):
         wrap_for_sb3(make_single(), actions="box")
     with pytest.raises(ValueError, match=r"actions must be one of"):
         wrap_for_sb3(gym.make_vec(CHEAP_ID, num_envs=2, split=SPLIT), actions=None)
@@ -410,10 +446,15 @@ Wrap = Callable[[Any], Any]
 WRAPPINGS: dict[str, tuple[Wrap, Wrap]] = {
     "FlatActions": (FlatActions, FlatActionsVector),
     "GridActions": (partial(GridActions, grid=GRID), partial(GridActionsVector, grid=GRID)),
+    "DiscreteActions": (
+        partial(DiscreteActions, grid=GRID),
+        partial(DiscreteActionsVector, grid=GRID),
+    ),
     "FlatGlimpses": (FlatGlimpses, FlatGlimpsesVector),
     "GlimpseHistory": (GlimpseHistory, GlimpseHistoryVector),
     "sb3-flat-history": (partial(wrap_for_sb3, actions="flat", history=True),) * 2,
     "sb3-grid-flat": (partial(wrap_for_sb3, actions="grid", history=False, grid=GRID),) * 2,
+    "sb3-discrete-history": (partial(wrap_for_sb3, actions="discrete", grid=GRID),) * 2,
 }
 
 
