@@ -34,7 +34,7 @@ def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy:
 
     The model is in eval mode, without gradients and on a forked torch RNG until the pass ends
     (consume it whole); then its mode and torch's RNG are as before."""
-    size, num_envs = len(envs.unwrapped.episodes.generator), envs.unwrapped.num_envs
+    size, num_envs = envs.unwrapped.num_canvases, envs.unwrapped.num_envs
     generator = location_generator(seed)
     was_training = model.training
     model.eval()
@@ -65,7 +65,7 @@ def class_probabilities(
     """(M, classes): the model's class probabilities for every canvas of the envs' fixed split,
     one trajectory each (see :func:`one_pass`)."""
     vector_env = envs.unwrapped
-    size = len(vector_env.episodes.generator)
+    size = vector_env.num_canvases
     probabilities = np.zeros((size, vector_env.num_classes), np.float32)
     for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
         indices = np.asarray(episodes.indices)[first_visit]
@@ -88,7 +88,7 @@ def error_rates(
     as ``single``) and, if ``mc_samples`` > 1, ``mc`` (class probabilities averaged over that
     many sampled trajectories)."""
     envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
-    labels = envs.unwrapped.episodes.labels
+    labels = envs.unwrapped.labels
     single = class_probabilities(model, envs, seed=seed)
     errors = {
         "single": _error(single, labels),
@@ -129,7 +129,7 @@ def glimpse_placement(
     the policy finds the digit, how soon (glimpse 1 is the env's random start), and whether it
     drifts off it afterwards."""
     envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
-    canvas = envs.unwrapped.episodes.task.canvas_size
+    canvas = envs.unwrapped.task.canvas_size
     offsets, inside = [], []
     for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
         # Glimpse centres in pixel units (pixel i spans [i, i + 1)), x then y: (T, N, 2). The

@@ -208,7 +208,7 @@ def evaluate(
         **(env_kwargs or {}),
     )
     envs = wrap_for_sb3(envs, algorithm.actions, algorithm.history)
-    size = len(envs.unwrapped.episodes.labels)
+    size = envs.unwrapped.num_canvases
     if size % num_envs:
         raise ValueError(f"num_envs={num_envs} must divide the {split} split's {size} images")
     seen = np.zeros(size, bool)

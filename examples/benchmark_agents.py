@@ -99,7 +99,7 @@ def random_agent_error(env_id: str, split: str, seed: int, num_envs: int = 500) 
         env_id, num_envs=num_envs, split=split, autoreset_mode=AutoresetMode.DISABLED
     )
     envs.action_space.seed(seed)
-    size = len(envs.unwrapped.episodes.labels)  # a multiple of num_envs: no repeats
+    size = envs.unwrapped.num_canvases  # a multiple of num_envs: no repeats
     right = 0
     for _ in range(size // num_envs):
         envs.reset()

@@ -153,7 +153,7 @@ def main(config: Config) -> dict:
     if config.first_glimpse == "centre":
         env_kwargs["start"] = "centre"
     probe = gym.make(config.env_id, **env_kwargs).unwrapped
-    start_std, final_std = location_stds(config, probe.episodes.task.kind)
+    start_std, final_std = location_stds(config, probe.task.kind)
     ram_config = RAMConfig(
         glimpse_features=config.hidden_size,
         core_size=config.hidden_size,

@@ -344,6 +344,57 @@ class GlimpseEpisodes:
             self.generator = CanvasGenerator(images, self.task, self.split)
 
 
+class GlimpseSettings:
+    """The read-only public surface both environments share: their settings and their split's
+    data. Agents, baselines and plots use these, never the episodes' internals."""
+
+    _episodes: GlimpseEpisodes
+
+    @property
+    def split(self) -> str:
+        """``"train"``, ``"val"`` or ``"test"``."""
+        return self._episodes.split
+
+    @property
+    def task(self) -> CanvasTask:
+        """What a canvas holds (frozen): kind, canvas size, clutter."""
+        return self._episodes.task
+
+    @property
+    def num_glimpses(self) -> int:
+        """Glimpses per episode, T."""
+        return self._episodes.num_glimpses
+
+    @property
+    def num_classes(self) -> int:
+        """Size of the label space."""
+        return self._episodes.num_classes
+
+    @property
+    def num_canvases(self) -> int:
+        """Images in the split: the canvases of one pass over a fixed split."""
+        return len(self._episodes.generator)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The split's labels (N,), int64, read-only."""
+        labels = self._episodes.labels.view()
+        labels.flags.writeable = False
+        return labels
+
+    @property
+    def generator(self) -> CanvasGenerator:
+        """The split's canvas generator: ``fixed(indices)`` gives the fixed canvases of val/test
+        (canvas ``i`` is the one ``reset(options={"index": i})`` shows) and ``sample(rng, n)``
+        fresh training canvases, e.g. for the supervised baselines."""
+        return self._episodes.generator
+
+    @property
+    def sensor(self) -> GlimpseSensor:
+        """The retina: glimpse size g, number of scales k, scale."""
+        return self._episodes.sensor
+
+
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")

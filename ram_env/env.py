@@ -7,13 +7,13 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from ram_env.core import GlimpseEpisodes
+from ram_env.core import GlimpseEpisodes, GlimpseSettings
 from ram_env.rendering import render_frame
 
 ONE_ENV = np.array([0])
 
 
-class GlimpseEnv(gym.Env):
+class GlimpseEnv(GlimpseSettings, gym.Env):
     """The Recurrent Attention Model's task (Mnih et al. 2014): look at an image through a few
     glimpses, then name its class.
 
@@ -107,21 +107,20 @@ class GlimpseEnv(gym.Env):
                 f"got {render_mode!r}"
             )
         self.render_mode = render_mode
-        self.episodes = GlimpseEpisodes(1, images, labels, **kwargs)
-        self.observation_space = self.episodes.observation_space
-        self.action_space = self.episodes.action_space
+        self._episodes = GlimpseEpisodes(1, images, labels, **kwargs)
+        self.observation_space = self._episodes.observation_space
+        self.action_space = self._episodes.action_space
         self._seeded = False  # episode keys come from np_random once it is first seeded
         self._path: list[np.ndarray] = []
         self._answer: dict[str, int] = {}
 
-    # The episode's settings, for agents and plots.
-    task = property(lambda self: self.episodes.task)
-    split = property(lambda self: self.episodes.split)
-    labels = property(lambda self: self.episodes.labels)
-    num_glimpses = property(lambda self: self.episodes.num_glimpses)
-    num_classes = property(lambda self: self.episodes.num_classes)
-    generator = property(lambda self: self.episodes.generator)
-    sensor = property(lambda self: self.episodes.sensor)
+    @property
+    def canvas(self) -> np.ndarray:
+        """The current episode's canvas, (H, W[, C]) uint8, read-only (for pictures and
+        diagnostics: the agent itself sees only glimpses)."""
+        canvas = self._episodes.canvases[0].view()
+        canvas.flags.writeable = False
+        return canvas
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         options = dict(options or {})
@@ -136,22 +135,22 @@ class GlimpseEnv(gym.Env):
                 raise ValueError(f"options['location'] must have shape (2,), got {location.shape}")
             known["location"] = location[None]
         # Checked before seeding: a refusal changes nothing.
-        checked = self.episodes.check_reset_options(ONE_ENV, **known)
+        checked = self._episodes.check_reset_options(ONE_ENV, **known)
         super().reset(seed=seed)
         if seed is not None or not self._seeded:
-            self.episodes.seed(ONE_ENV, [self.np_random])
+            self._episodes.seed(ONE_ENV, [self.np_random])
             self._seeded = True
-        info = self.episodes.reset(ONE_ENV, **checked)
+        info = self._episodes.reset(ONE_ENV, **checked)
         observation = self._observe()
         self._path, self._answer = [observation["location"]], {}
         return observation, {"index": int(info["index"][0]), "digit_box": info["digit_box"][0]}
 
     def step(self, action: dict):
-        if not self.episodes.running[0]:
+        if not self._episodes.running[0]:
             raise RuntimeError("no episode is running (it ended or never began): call reset()")
         location, label = _unpack(action)
-        locations, labels = self.episodes.check_actions(ONE_ENV, location[None], label[None])
-        rewards, terminated, final = self.episodes.step(ONE_ENV, locations, labels)
+        locations, labels = self._episodes.check_actions(ONE_ENV, location[None], label[None])
+        rewards, terminated, final = self._episodes.step(ONE_ENV, locations, labels)
         observation = self._observe()
         self._path.append(observation["location"])
         if not terminated[0]:
@@ -170,19 +169,19 @@ class GlimpseEnv(gym.Env):
             return None
         if not self._path:
             raise RuntimeError("call reset() before render()")
-        canvas = self.episodes.canvases[0]
+        canvas = self.canvas
         boxes = self.sensor.boxes(self._path[-1][None], *canvas.shape[:2])[0]
         return render_frame(
             canvas,
             boxes,
             np.array(self._path),
-            caption=f"step {self.episodes.steps[0]}/{self.num_glimpses}",
+            caption=f"step {self._episodes.steps[0]}/{self.num_glimpses}",
             prediction=self._answer.get("prediction"),
             label=self._answer.get("label"),
         )
 
     def _observe(self) -> dict[str, np.ndarray]:
-        observation = self.episodes.observe(ONE_ENV)
+        observation = self._episodes.observe(ONE_ENV)
         return {"glimpse": observation["glimpse"][0], "location": observation["location"][0]}
 
 

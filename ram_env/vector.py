@@ -9,10 +9,10 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from ram_env.core import GlimpseEpisodes
+from ram_env.core import GlimpseEpisodes, GlimpseSettings
 
 
-class GlimpseVectorEnv(VectorEnv):
+class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
     """``num_envs`` copies of :class:`ram_env.env.GlimpseEnv` in one, with no per-env Python loop.
 
     It behaves exactly like ``gymnasium.vector.SyncVectorEnv`` over ``GlimpseEnv``s made with the
@@ -81,21 +81,15 @@ class GlimpseVectorEnv(VectorEnv):
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.render_mode = None
-        self.episodes = GlimpseEpisodes(self.num_envs, images, labels, **kwargs)
-        self.single_observation_space = self.episodes.observation_space
-        self.single_action_space = self.episodes.action_space
+        self._episodes = GlimpseEpisodes(self.num_envs, images, labels, **kwargs)
+        self.single_observation_space = self._episodes.observation_space
+        self.single_action_space = self._episodes.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.all_envs = np.arange(self.num_envs)
         self.no_envs = np.zeros(0, np.int64)
         self._seeded = np.zeros(self.num_envs, bool)
         self._needs_reset = np.zeros(self.num_envs, bool)
-
-    # The episodes' settings, for agents and plots.
-    task = property(lambda self: self.episodes.task)
-    split = property(lambda self: self.episodes.split)
-    num_glimpses = property(lambda self: self.episodes.num_glimpses)
-    num_classes = property(lambda self: self.episodes.num_classes)
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset all envs, or those in ``options["reset_mask"]``; ``seed`` as SyncVectorEnv's."""
@@ -117,9 +111,9 @@ class GlimpseVectorEnv(VectorEnv):
                 )
             known["location"] = location[envs]
         # Checked before seeding: a refusal changes nothing.
-        checked = self.episodes.check_reset_options(envs, **known)
+        checked = self._episodes.check_reset_options(envs, **known)
         self._seed(envs, seed)
-        result = self.episodes.begin(envs, **checked)
+        result = self._episodes.begin(envs, **checked)
         self._needs_reset[envs] = False
         return result["observations"], self._vector_info(envs, result["reset_info"])
 
@@ -136,10 +130,10 @@ class GlimpseVectorEnv(VectorEnv):
             )
         if len(stepping) < self.num_envs:
             locations, labels = locations[stepping], labels[stepping]
-        locations, labels = self.episodes.check_actions(stepping, locations, labels)
+        locations, labels = self._episodes.check_actions(stepping, locations, labels)
 
         same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        result = self.episodes.advance(reset_envs, stepping, locations, labels, same_step)
+        result = self._episodes.advance(reset_envs, stepping, locations, labels, same_step)
 
         rewards = np.zeros(self.num_envs)
         terminated = np.zeros(self.num_envs, bool)
@@ -186,7 +180,7 @@ class GlimpseVectorEnv(VectorEnv):
         ]
         if chosen:
             generators = [seeding.np_random(single)[0] for _, single in chosen]
-            self.episodes.seed(np.array([env for env, _ in chosen]), generators)
+            self._episodes.seed(np.array([env for env, _ in chosen]), generators)
             self._seeded[[env for env, _ in chosen]] = True
 
     def _check_mask(self, mask: Any) -> np.ndarray:

@@ -67,7 +67,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
 def env_canvas_and_label(env: gym.Env, index: int) -> tuple[np.ndarray, int]:
     """Canvas ``index`` of the env's split as the env shows it, and the label it rewards."""
     env.reset(seed=0, options={"index": index})
-    canvas = env.unwrapped.episodes.canvases[0].copy()
+    canvas = env.unwrapped.canvas.copy()
     terminated, info = False, {}
     while not terminated:
         action = {"location": np.zeros(2, np.float32), "label": 0}

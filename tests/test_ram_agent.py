@@ -308,7 +308,7 @@ def test_glimpse_placement_measures_glimpse_centres_against_the_digit_box():
     hits = placement.on_digit
 
     boxes, starts = [], []
-    for round_ in range(len(envs.unwrapped.episodes.generator) // 500):
+    for round_ in range(envs.unwrapped.num_canvases // 500):
         observation, info = envs.reset(seed=0 if round_ == 0 else None)
         boxes.append(info["digit_box"])
         starts.append(observation["location"].numpy())

@@ -593,6 +593,32 @@ def test_bad_resets_raise_and_change_nothing(kwargs, message):
         assert_same(env.step(actions), twin.step(actions), f"step {t} of the next episode")
 
 
+@all_ids
+def test_both_envs_share_one_read_only_public_surface(env_id):
+    """What agents may read (settings, the split's labels, its canvas generator and the retina)
+    is the same on GlimpseEnv and GlimpseVectorEnv, and cannot be changed through them."""
+    single = gym.make(env_id, split="val").unwrapped
+    vector = native_env(env_id, 2, split="val")
+    for name in ("split", "task", "num_glimpses", "num_classes", "num_canvases"):
+        assert getattr(single, name) == getattr(vector, name), name
+    assert_same(single.labels, vector.labels)
+    assert vector.num_canvases == len(vector.labels) == 5000
+    assert (vector.sensor.patch_size, vector.sensor.num_patches) == (
+        single.sensor.patch_size,
+        single.sensor.num_patches,
+    )
+    assert vector.generator.task == vector.task
+    with pytest.raises(ValueError, match="read-only"):
+        vector.labels[0] = 3
+    for name in ("task", "num_glimpses", "labels"):
+        with pytest.raises(AttributeError):
+            setattr(vector, name, None)
+    single.reset(seed=0, options={"index": 9})
+    canvas, _ = single.generator.fixed(np.array([9]))
+    assert_same(single.canvas, canvas[0])
+    assert not single.canvas.flags.writeable
+
+
 # --- reset options: the first location, replicas -----------------------------------------------
 
 
