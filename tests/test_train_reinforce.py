@@ -135,9 +135,9 @@ def test_bad_checkpoint_and_existing_run_are_refused(tmp_path, mnist_dir):
 
 
 def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
+    args = [*TINY, "--epochs", "1", "--first-glimpse", "env", "--run-name", "r"]
     config = train_reinforce.parse_config(
-        train_reinforce.Config,
-        [*TINY, "--epochs", "1", "--run-name", "r", "--runs-dir", str(tmp_path)],
+        train_reinforce.Config, [*args, "--runs-dir", str(tmp_path)]
     )
     results = train_reinforce.main(config)
     report = evaluate_test_split(tmp_path / "r" / "best.pt", "--where")
@@ -210,10 +210,11 @@ def test_the_location_std_is_the_tasks_unless_given():
     stds = train_reinforce.location_stds
     config = train_reinforce.Config
     assert stds(config(), "cluttered") == (0.25, 0.1)  # explore first, then look precisely
-    assert stds(config(), "mnist") == (0.15, 0.15)
+    assert stds(config(), "mnist") == (0.15, 0.05)  # session 9's screening
     assert stds(config(location_std=0.2), "cluttered") == (0.2, 0.2)  # given alone: fixed
     assert stds(config(final_location_std=0.05), "cluttered") == (0.25, 0.05)
     assert stds(config(location_std=0.3, final_location_std=0.2), "mnist") == (0.3, 0.2)
+    assert stds(config(location_std=0.15), "mnist") == (0.15, 0.15)
     with pytest.raises(SystemExit, match=r"must be > 0, got start 0\.25 and end 0\.0"):
         stds(config(final_location_std=0.0), "cluttered")
 
@@ -263,6 +264,7 @@ NO_CUDA = [] if torch.cuda.is_available() else [(["--device", "cuda"], "--device
         (["--mode", "rll"], "--mode must be one of hybrid, rl, got 'rll'"),
         (["--identity-init", "--core", "lstm"], "--identity-init is for --core rnn"),
         (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+        (["--first-glimpse", "learned", "--random-locations"], "needs a location policy"),
         *NO_CUDA,
     ],
 )
@@ -271,3 +273,10 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, mes
     assert result.returncode != 0
     assert message in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "r").exists()
+
+
+def test_the_first_glimpse_is_learned_unless_there_is_no_location_policy():
+    first, config = train_reinforce.first_glimpse, train_reinforce.Config
+    assert first(config()) == "learned"  # session 9's screening
+    assert first(config(random_locations=True)) == "env"  # the paper's random-glimpse row
+    assert first(config(first_glimpse="centre")) == "centre"
