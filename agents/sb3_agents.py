@@ -41,7 +41,7 @@ class GlimpseFeatures(BaseFeaturesExtractor):
 
     def __init__(self, observation_space: spaces.Dict, features_dim: int = 256):
         history = "glimpses" in observation_space.spaces
-        num_slots = observation_space["step"].n if history else 1
+        num_slots = observation_space["step"].shape[0] if history else 1
         glimpse_size = observation_space["glimpses" if history else "glimpse"].shape[0] // num_slots
         super().__init__(observation_space, features_dim if history else 256)
         self.history, self.num_slots, self.glimpse_size = history, num_slots, glimpse_size
@@ -60,7 +60,7 @@ class GlimpseFeatures(BaseFeaturesExtractor):
         batch = observations["glimpses"].shape[0]
         glimpses = observations["glimpses"].view(batch, self.num_slots, self.glimpse_size)
         locations = observations["locations"].view(batch, self.num_slots, 2)
-        step = observations["step"].reshape(batch, -1)  # one-hot: SB3 encodes Discrete spaces
+        step = observations["step"].reshape(batch, -1)  # one-hot (T,)
         seen = step.flip(-1).cumsum(-1).flip(-1)  # 1 for slots 0..t, 0 for the empty ones
         features = self.glimpse_features(glimpses, locations) * seen.unsqueeze(-1)
         return self.slots(torch.cat([features.flatten(1), step], dim=-1))

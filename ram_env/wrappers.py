@@ -19,9 +19,10 @@ Observations (values unchanged, only reshaped and stacked)
 - :class:`FlatGlimpses`: ``{"glimpse": (k*g*g,), "location": (2,)}``, one glimpse: for
   policies with memory (RecurrentPPO).
 - :class:`GlimpseHistory`: ``{"glimpses": (T*k*g*g,), "locations": (T*2,), "step":
-  Discrete(T)}``, every glimpse and location seen so far in the episode (slot ``t`` holds the
-  ``t``-th, later slots are zero) and the index of the current one: everything a memory-less
-  policy (PPO, A2C with an MLP) needs to solve the task.
+  Box(0, 1, (T,))}``, every glimpse and location seen so far in the episode (slot ``t`` holds
+  the ``t``-th, later slots are zero) and the current slot, one-hot: everything a memory-less
+  policy (PPO, A2C with an MLP) needs to solve the task. Every key is a float Box, so SB3's
+  ``VecNormalize`` and ``VecFrameStack`` and TorchRL's batched specs take it as it is.
 
 ``wrap_for_sb3(env, actions="flat", history=True)`` applies one of each;
 ``agents.sb3_vec_env.make_sb3_vec_env`` takes the same arguments.
@@ -139,7 +140,7 @@ class History:
         return {
             "glimpses": self.glimpses[envs].reshape(len(envs), -1),
             "locations": self.locations[envs].reshape(len(envs), -1),
-            "step": self.steps[envs],
+            "step": np.eye(self.glimpses.shape[1], dtype=np.float32)[self.steps[envs]],
         }
 
 
@@ -156,7 +157,7 @@ def history_observation_space(space: spaces.Dict, num_glimpses: int) -> spaces.D
     return spaces.Dict(
         glimpses=spaces.Box(0.0, 1.0, (num_glimpses * glimpse_size,), np.float32),
         locations=spaces.Box(-1.0, 1.0, (num_glimpses * 2,), np.float32),
-        step=spaces.Discrete(num_glimpses),
+        step=spaces.Box(0.0, 1.0, (num_glimpses,), np.float32),
     )
 
 
@@ -250,8 +251,8 @@ class FlatGlimpses(gym.ObservationWrapper, RecordConstructorArgs):
 
 
 class GlimpseHistory(gym.Wrapper, RecordConstructorArgs):
-    """Observations ``{"glimpses": (T*k*g*g,), "locations": (T*2,), "step": Discrete(T)}``:
-    the episode's glimpses and locations so far (zero-filled) and the current step.
+    """Observations ``{"glimpses": (T*k*g*g,), "locations": (T*2,), "step": Box(0, 1, (T,))}``:
+    the episode's glimpses and locations so far (zero-filled) and the current step, one-hot.
 
     The observation that comes with the end of an episode repeats the one before: its glimpse
     is never acted upon (the env has already been given its label), and leaving it out keeps
@@ -277,9 +278,7 @@ class GlimpseHistory(gym.Wrapper, RecordConstructorArgs):
         return self._observe(), reward, terminated, truncated, info
 
     def _observe(self) -> dict[str, Any]:
-        observation = _single(self.history.observe())
-        observation["step"] = np.int64(observation["step"])
-        return observation
+        return _single(self.history.observe())
 
 
 def flat_size(space: spaces.Dict) -> int:

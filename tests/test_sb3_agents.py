@@ -112,7 +112,7 @@ def test_history_features_ignore_the_empty_slots(mnist_dir):
     torch.manual_seed(0)
     venv = make_sb3_vec_env("GlimpseMNIST-v0", 4, actions="grid", history=True)
     features = GlimpseFeatures(venv.observation_space)
-    num_slots = venv.observation_space["step"].n
+    num_slots = venv.observation_space["step"].shape[0]
     observations = {
         key: torch.rand(4, *space.shape) for key, space in venv.observation_space.spaces.items()
     }

@@ -22,7 +22,9 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import (
     VecCheckNan,
     VecEnv,
+    VecFrameStack,
     VecMonitor,
+    VecNormalize,
 )
 
 import ram_env
@@ -322,3 +324,19 @@ def test_adapter_refuses_other_vector_envs():
     )
     with pytest.raises(ValueError, match=r"GlimpseVectorEnv"):
         GlimpseSB3VecEnv(sync)
+
+
+def test_history_observations_go_through_vec_normalize_and_vec_frame_stack():
+    """Every key of the glimpse history is a float Box (the step one-hot), so SB3's observation
+    wrappers take it without being told which keys to skip."""
+    rng = np.random.default_rng(0)
+    for wrap in (VecNormalize, lambda venv: VecFrameStack(venv, 2)):
+        venv = wrap(make_sb3_vec_env(CHEAP_ID, num_envs=2, actions="grid", split="val"))
+        obs = venv.reset()
+        for _ in range(7):  # past the end of an episode of 6 glimpses
+            actions = rng.integers(0, venv.action_space.nvec, (2, 3))
+            obs, _, _, _ = venv.step(actions)
+            for key, space in venv.observation_space.spaces.items():
+                assert obs[key].shape == (2, *space.shape), key
+                assert np.isfinite(obs[key]).all(), key
+        venv.close()

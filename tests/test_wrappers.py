@@ -101,7 +101,7 @@ def slots(observation: dict, num_glimpses: int) -> tuple[np.ndarray, np.ndarray]
 def assert_history(observation: dict, glimpses: list, locations: list, num_glimpses: int) -> None:
     """Slot ``t`` holds the ``t``-th raw glimpse (flattened) and location, later slots zero."""
     t = len(glimpses) - 1
-    assert type(observation["step"]) is np.int64 and observation["step"] == t
+    assert_same(observation["step"], np.eye(num_glimpses, dtype=np.float32)[t])
     history, where = slots(observation, num_glimpses)
     for s in range(t + 1):
         np.testing.assert_array_equal(history[s], glimpses[s].reshape(-1), err_msg=f"slot {s}")
@@ -400,7 +400,7 @@ def test_glimpse_history_fills_one_slot_per_glimpse(env_id):
     assert env.observation_space == spaces.Dict(
         glimpses=spaces.Box(0, 1, (num_glimpses * glimpse_size,), np.float32),
         locations=spaces.Box(-1, 1, (num_glimpses * 2,), np.float32),
-        step=spaces.Discrete(num_glimpses),
+        step=spaces.Box(0, 1, (num_glimpses,), np.float32),
     )
     rng = np.random.default_rng(6)
     for seed, length in [(1, num_glimpses), (None, 3), (None, num_glimpses)]:
@@ -474,7 +474,7 @@ def partial_reset(native, sync, mask: np.ndarray, before: dict) -> dict:
     for i in np.flatnonzero(~mask):
         assert_same(row(after, i), row(before, i), f"env {i}, not reset")
     if "step" in after:
-        assert (after["step"][mask] == 0).all()
+        assert (after["step"][mask].argmax(axis=1) == 0).all()
     return after
 
 
@@ -498,7 +498,7 @@ def run_both(native, sync, mode, steps: int, rng, obs: dict, where: str) -> tupl
                 assert native.single_observation_space.contains(final)
                 if history:  # the terminal observation repeats the one before
                     assert_same(final, row(previous, i), f"{where} step {t} final_obs[{i}]")
-                    assert obs["step"][i] == 0  # ... and the new episode has begun
+                    assert obs["step"][i].argmax() == 0  # ... and the new episode has begun
             elif history:
                 assert_same(row(obs, i), row(previous, i), f"{where} step {t} env {i}")
         if mode == AutoresetMode.DISABLED and ended.any():
@@ -612,7 +612,8 @@ def test_sb3_vec_env_with_flat_actions_and_history():
     check_batch(obs)
     rng = np.random.default_rng(10)
     for episode in range(2):
-        assert (obs["step"] == 0).all() and not slots(row(obs, 0), num_glimpses)[0][1:].any()
+        assert (obs["step"].argmax(axis=1) == 0).all()
+        assert not slots(row(obs, 0), num_glimpses)[0][1:].any()
         for t in range(1, num_glimpses + 1):
             previous = obs
             actions = rng.uniform(-1, 1, (n, 12)).astype(np.float32)
@@ -620,13 +621,13 @@ def test_sb3_vec_env_with_flat_actions_and_history():
             check_batch(obs)
             if t < num_glimpses:
                 assert not dones.any() and infos == [{}] * n
-                assert (obs["step"] == t).all()
+                assert (obs["step"].argmax(axis=1) == t).all()
         assert dones.all(), f"episode {episode}"
         for i, info in enumerate(infos):
             terminal = info["terminal_observation"]
             assert venv.observation_space.contains(terminal)
             assert_same(terminal, row(previous, i), f"terminal_observation {i}")
-            assert terminal["step"] == num_glimpses - 1
+            assert terminal["step"].argmax() == num_glimpses - 1
             assert info["is_success"] is bool(rewards[i] == 1.0)
             assert info["prediction"] == int(actions[i, 2:].argmax())
 
