@@ -159,7 +159,7 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path, mnist_dir):
 
 
 def test_train_sb3_names_what_is_wrong(tmp_path, mnist_dir):
-    result = run_script("--algo", "dqn", "--runs-dir", str(tmp_path))
+    result = run_script("--algo", "td3", "--runs-dir", str(tmp_path))
     assert result.returncode != 0 and "--algo must be one of" in result.stderr
     broken = tmp_path / "broken"
     broken.mkdir()
