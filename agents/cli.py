@@ -70,3 +70,19 @@ def _optional(kind: type):
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def check_bounds(
+    config: Any, at_least: dict[str, float], above: dict[str, float] | None = None
+) -> None:
+    """SystemExit naming the flag unless each field of ``config`` named in ``at_least`` is at
+    least its bound and each in ``above`` is above its bound (None values are not checked)."""
+    for bounds, relation, fails in (
+        (at_least, ">=", float.__lt__),
+        (above or {}, ">", float.__le__),
+    ):
+        for name, bound in bounds.items():
+            value = getattr(config, name)
+            if value is not None and fails(float(value), float(bound)):
+                flag = "--" + name.replace("_", "-")
+                raise SystemExit(f"{flag} must be {relation} {bound:g}, got {value!r}")

@@ -24,7 +24,7 @@ from agents.evaluation import error_rates, glimpse_placement
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="best.pt or checkpoint.pt of a run")
-    parser.add_argument("--split", default="test", choices=["val", "test", "train"])
+    parser.add_argument("--split", default="test", choices=["val", "test"])
     parser.add_argument("--mc-samples", type=int, default=0, help="trajectories to average")
     parser.add_argument("--num-envs", type=int, default=500, help="episodes stepped together")
     parser.add_argument("--seed", type=int, default=0)
@@ -36,8 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.split == "train":
-        parser.error("the train split has no fixed canvases: evaluate on val or test")
+    if args.num_envs < 1 or args.mc_samples < 0 or args.threads < 0:
+        parser.error("--num-envs must be >= 1, --mc-samples and --threads >= 0")
 
     try:
         device = resolve_device(args.device)

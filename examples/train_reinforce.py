@@ -34,7 +34,7 @@ from agents.checkpoints import (
     write_atomically,
     write_csv,
 )
-from agents.cli import parse_config
+from agents.cli import check_bounds, parse_config
 from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
@@ -329,6 +329,26 @@ def check_config(config: Config) -> None:
             flag = "--" + name.replace("_", "-")
             names = ", ".join(choice for choice in allowed if choice is not None)
             raise SystemExit(f"{flag} must be one of {names}, got {getattr(config, name)!r}")
+    check_bounds(
+        config,
+        at_least={
+            "num_glimpses": 1,
+            "epochs": 1,
+            "episodes_per_epoch": 1,
+            "batch_size": 1,
+            "eval_envs": 1,
+            "hidden_size": 1,
+            "threads": 0,
+            "mc_samples": 0,
+            "gif_episodes": 0,
+            "entropy_coef": 0,
+            "max_grad_norm": 0,
+            "weight_decay": 0,
+            "momentum": 0,
+            "reinforce_core_weight": 0,
+        },
+        above={"learning_rate": 0, "final_learning_rate": 0},
+    )
     if config.replicas < 1 or config.batch_size % config.replicas:
         raise SystemExit(
             f"--replicas must be a positive divisor of --batch-size {config.batch_size}, "
@@ -336,8 +356,6 @@ def check_config(config: Config) -> None:
         )
     if config.baseline == "leave_one_out" and config.replicas < 2:
         raise SystemExit("--baseline leave_one_out needs --replicas 2 or more")
-    if config.weight_decay < 0:
-        raise SystemExit(f"--weight-decay must be >= 0, got {config.weight_decay}")
     if config.identity_init and config.core != "rnn":
         raise SystemExit("--identity-init is for --core rnn")
     if config.first_glimpse == "learned" and config.random_locations:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import write_atomically, write_csv
-from agents.cli import parse_config
+from agents.cli import check_bounds, parse_config
 from agents.devices import resolve_device
 from agents.sb3_agents import ALGORITHMS, evaluate, make_model
 from agents.sb3_vec_env import make_sb3_vec_env
@@ -161,6 +161,11 @@ def main(config: Config) -> dict:
         return found
     if config.algo not in ALGORITHMS:
         raise SystemExit(f"--algo must be one of {sorted(ALGORITHMS)}, got {config.algo!r}")
+    check_bounds(
+        config,
+        at_least={"total_steps": 1, "num_envs": 1, "eval_every": 1, "eval_envs": 1, "threads": 0},
+        above={"learning_rate": 0},
+    )
     algorithm = ALGORITHMS[config.algo]
     run = Path(config.runs_dir) / (
         config.run_name or f"{config.algo}-{config.env_id}-seed{config.seed}"

@@ -161,6 +161,14 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path, mnist_dir):
 def test_train_sb3_names_what_is_wrong(tmp_path, mnist_dir):
     result = run_script("--algo", "td3", "--runs-dir", str(tmp_path))
     assert result.returncode != 0 and "--algo must be one of" in result.stderr
+    for bad, message in [
+        (["--total-steps", "-5"], "--total-steps must be >= 1, got -5"),
+        (["--eval-every", "0"], "--eval-every must be >= 1, got 0"),
+        (["--learning-rate", "0"], "--learning-rate must be > 0, got 0.0"),
+    ]:
+        result = run_script(*bad, "--runs-dir", str(tmp_path), "--run-name", "refused")
+        assert result.returncode != 0 and message in result.stderr.strip().splitlines()[-1]
+        assert not (tmp_path / "refused").exists()
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text(json.dumps({"algo": "ppo"}))

@@ -265,6 +265,12 @@ NO_CUDA = [] if torch.cuda.is_available() else [(["--device", "cuda"], "--device
         (["--identity-init", "--core", "lstm"], "--identity-init is for --core rnn"),
         (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
         (["--first-glimpse", "learned", "--random-locations"], "needs a location policy"),
+        (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--episodes-per-epoch", "0"], "--episodes-per-epoch must be >= 1, got 0"),
+        (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["--epochs", "-1"], "--epochs must be >= 1, got -1"),
+        (["--learning-rate", "0"], "--learning-rate must be > 0, got 0.0"),
+        (["--num-glimpses", "0"], "--num-glimpses must be >= 1, got 0"),
         *NO_CUDA,
     ],
 )
