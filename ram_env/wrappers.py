@@ -319,7 +319,16 @@ class _PendingResets:
         return reset
 
 
-class FlatActionsVector(VectorWrapper):
+class _VectorAction(VectorWrapper):
+    """Shared by the vector action wrappers: the wrapped env's ``autoreset_mode`` as an
+    attribute (Gymnasium's vector envs have one, and clients such as TorchRL read it)."""
+
+    @property
+    def autoreset_mode(self) -> AutoresetMode:
+        return self.env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+
+
+class FlatActionsVector(_VectorAction):
     """:class:`FlatActions` for a vector env: ``(N, 2 + n_classes)`` actions."""
 
     def __init__(self, env: VectorEnv):
@@ -332,7 +341,7 @@ class FlatActionsVector(VectorWrapper):
         return self.env.step(flat_to_dict(actions, self.num_classes))
 
 
-class GridActionsVector(VectorWrapper):
+class GridActionsVector(_VectorAction):
     """:class:`GridActions` for a vector env: ``(N, 3)`` actions."""
 
     def __init__(self, env: VectorEnv, grid: tuple[int, int] = (8, 8)):
@@ -383,7 +392,9 @@ class _VectorObservations(VectorWrapper):
     def __init__(self, env: VectorEnv):
         _check_glimpse_env(env)
         super().__init__(env)
-        self.autoreset_mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        self.autoreset_mode: AutoresetMode = env.metadata.get(
+            "autoreset_mode", AutoresetMode.NEXT_STEP
+        )
         self._pending = _PendingResets(env)
 
     def reset(self, *, seed=None, options: dict | None = None):

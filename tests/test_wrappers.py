@@ -538,6 +538,16 @@ def check_against_sync(env_id, wrap_single, wrap_vector, mode, split=SPLIT, n=3,
 
 @pytest.mark.parametrize("wrapping", WRAPPINGS)
 @all_modes
+def test_vector_wrappers_report_the_autoreset_mode(wrapping, mode):
+    """Like Gymnasium's vector envs, every wrapper has the ``autoreset_mode`` of what it wraps
+    (TorchRL reads the attribute)."""
+    wrapped = WRAPPINGS[wrapping][1](gym.make_vec(CHEAP_ID, 2, autoreset_mode=mode, split=SPLIT))
+    assert wrapped.autoreset_mode == mode
+    assert wrapped.metadata["autoreset_mode"] == mode
+
+
+@pytest.mark.parametrize("wrapping", WRAPPINGS)
+@all_modes
 def test_vector_wrappers_match_sync_vector_env(wrapping, mode):
     """Each vector wrapper (and ``wrap_for_sb3`` on a vector env) around the native vector env
     behaves as ``SyncVectorEnv`` over the single-env wrapper: observations, rewards, flags,
