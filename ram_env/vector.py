@@ -112,6 +112,8 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
             known["location"] = location[envs]
         # Checked before seeding: a refusal changes nothing.
         checked = self._episodes.check_reset_options(envs, **known)
+        if isinstance(seed, int | np.integer):
+            super().reset(seed=int(seed))  # np_random and np_random_seed, as VectorEnv.reset
         self._seed(envs, seed)
         result = self._episodes.begin(envs, **checked)
         self._needs_reset[envs] = False

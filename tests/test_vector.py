@@ -677,6 +677,15 @@ def test_replicas_share_the_episode_within_each_group():
     assert differs(step_obs["glimpse"][0], step_obs["glimpse"][m])
 
 
+def test_an_integer_seed_seeds_the_vector_envs_own_generator():
+    """As Gymnasium's VectorEnv.reset: ``np_random_seed`` is the seed, and ``np_random`` is
+    seeded by it; the envs' episodes do not depend on it."""
+    env = native_env(ONE_ID, 2, split="val")
+    env.reset(seed=3)
+    assert env.np_random_seed == 3
+    assert env.np_random.integers(1 << 30) == np.random.default_rng(3).integers(1 << 30)
+
+
 def test_replicas_1_is_a_plain_reset_and_episodes_go_on_per_env():
     """replicas=1 changes nothing; after a replicated reset every env's next episode is the
     one it would have had without it (each env counts its own episodes)."""
