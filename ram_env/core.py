@@ -3,11 +3,11 @@
 Both environments are thin layers over :class:`GlimpseEpisodes`, so that one env and a batch of
 envs behave the same by construction: same data, canvases, glimpses, rewards and infos.
 
-Randomness. Each episode slot (env) has a 64-bit key, drawn from that env's ``np_random`` when it
-is seeded, and counts its episodes. The random words of episode ``e`` of an env are
-``hashed_words(key, e)`` (see ``ram_env.tasks``): word 0 picks the training image, words 1-2 the
-first glimpse's location, the rest the canvas. Hashing instead of calling a generator per env is
-what lets a batch of envs draw all its episodes with a few array operations.
+Randomness. Each episode slot (env) has a key (a uint64 below 2**63), drawn from that env's
+``np_random`` when it is seeded, and counts its episodes. The random words of episode ``e`` of an
+env are ``hashed_words(key, e)`` (see ``ram_env.tasks``): word 0 picks the training image,
+words 1-2 the first glimpse's location, the rest the canvas. Hashing instead of calling a
+generator per env is what lets a batch of envs draw all its episodes with a few array operations.
 """
 
 from __future__ import annotations
