@@ -8,7 +8,7 @@ which the environment package ``ram_env`` never does.
     venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64, actions="flat")
 
 SB3 algorithms take neither the env's ``Dict(location, label)`` action nor its ``(k, g, g)``
-float glimpses: ``actions="flat"`` or ``"grid"`` puts the wrappers of ``ram_env.wrappers`` in
+float glimpses: ``actions="flat"``, ``"grid"`` or ``"discrete"`` puts the wrappers of ``ram_env.wrappers`` in
 front (a flat or a glimpse-history observation, a Box or MultiDiscrete action).
 """
 
@@ -36,8 +36,9 @@ def make_sb3_vec_env(
     **kwargs: Any,
 ) -> GlimpseSB3VecEnv:
     """``gym.make_vec(env_id, num_envs, **kwargs)`` as an SB3 ``VecEnv``; with ``actions``
-    (``"flat"`` or ``"grid"``) wrapped by ``ram_env.wrappers.wrap_for_sb3(env, actions,
-    history, grid)`` so that SB3's algorithms can use it."""
+    (``"flat"``, ``"grid"`` or ``"discrete"``) wrapped by ``ram_env.wrappers.wrap_for_sb3(env,
+    actions, history, grid)`` so that SB3's algorithms can use it (None: the env's own Dict
+    spaces, which SB3's algorithms do not take)."""
     vector_env = gym.make_vec(
         env_id, num_envs=num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs
     )

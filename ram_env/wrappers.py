@@ -24,8 +24,9 @@ Observations (values unchanged, only reshaped and stacked)
   policy (PPO, A2C with an MLP) needs to solve the task. Every key is a float Box, so SB3's
   ``VecNormalize`` and ``VecFrameStack`` and TorchRL's batched specs take it as it is.
 
-``wrap_for_sb3(env, actions="flat", history=True)`` applies one of each;
-``agents.sb3_vec_env.make_sb3_vec_env`` takes the same arguments.
+``wrap_for_sb3(env, actions="grid", history=True)`` applies one of each;
+``agents.sb3_vec_env.make_sb3_vec_env`` takes the same arguments (its ``actions=None``, the
+default, leaves the env unwrapped).
 """
 
 from __future__ import annotations
@@ -480,7 +481,7 @@ class GlimpseHistoryVector(_VectorObservations):
 
 def wrap_for_sb3(
     env: gym.Env | VectorEnv,
-    actions: str = "flat",
+    actions: str = "grid",
     history: bool = True,
     grid: tuple[int, int] = (8, 8),
 ) -> gym.Env | VectorEnv:
