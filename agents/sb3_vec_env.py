@@ -8,8 +8,9 @@ which the environment package ``ram_env`` never does.
     venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64, actions="flat")
 
 SB3 algorithms take neither the env's ``Dict(location, label)`` action nor its ``(k, g, g)``
-float glimpses: ``actions="flat"``, ``"grid"`` or ``"discrete"`` puts the wrappers of ``ram_env.wrappers`` in
-front (a flat or a glimpse-history observation, a Box or MultiDiscrete action).
+float glimpses: ``actions="flat"``, ``"grid"`` or ``"discrete"`` puts the wrappers of
+``ram_env.wrappers`` in front (a flat or a glimpse-history observation, a Box, MultiDiscrete or
+Discrete action).
 """
 
 from __future__ import annotations
