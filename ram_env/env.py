@@ -46,8 +46,9 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
     random location belongs to the canvas, like its clutter. An agent that chooses its first
     fixation passes it as ``options={"location": (x, y)}`` (checked and clipped like a step's
     location); on a fixed split it replaces the canvas's start, the canvas staying the same.
-    On the ``train`` split the image is drawn at random from the environment's RNG and its
-    canvas is generated afresh. On a fixed split (``val``, ``test``) successive resets walk
+    On the ``train`` split the image is drawn at random (from words hashed from a key that the
+    environment's RNG draws when it is seeded, and the episode count) and its canvas is
+    generated afresh. On a fixed split (``val``, ``test``) successive resets walk
     through the images in order (index 0 after seeding), and ``options={"index": i}`` picks
     canvas ``i`` (without moving the walk on); those canvases are identical on every machine.
     ``options={"index": i}`` also works on ``train`` (image ``i``, fresh canvas).
