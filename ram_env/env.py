@@ -87,9 +87,11 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
     ```
 
     ## Version History
-    - v0: initial version (canvas generator version 1); in development, so fixes still land
-      in v0 (the first random location of a fixed-split episode is part of the fixed set).
-      The reset option ``location`` was added in v0; it leaves the fixed sets unchanged.
+    - v0: initial version (canvas generator version 1). Its fixed sets changed once, during
+      development, when the first glimpse's random start became part of each fixed canvas;
+      from then on any change to the fixed sets (canvases, starts, labels) is a new version,
+      as ``ram_env.tasks`` and the README say. Added since without changing them: the reset
+      options ``location`` (both envs) and ``replicas`` (the vector env).
     """
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 2}
