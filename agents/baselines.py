@@ -1,7 +1,7 @@
 """The paper's comparison models: networks trained with labels on the whole canvas.
 
 Mnih et al. (2014) compare the Recurrent Attention Model with networks that see every pixel and
-are trained supervised (tables in PAPER.md):
+are trained supervised (the tables of Mnih et al. 2014, NIPS version):
 
 - ``fc64`` / ``fc256``: "FC, 2 layers (64 / 256 hiddens each)": :class:`FullyConnected`;
 - ``conv``: "Convolutional, 2 layers", which the paper names without its sizes: see

@@ -3,7 +3,7 @@
     python examples/reproduce_paper.py --table 2a --threads 2             # full length, hours
     python examples/reproduce_paper.py --table 1a --rows fc256,ram6 --budget 0.01   # a quick look
 
-Tables (the numbers are in PAPER.md and in ``PAPER`` below): 1a = 28x28 MNIST, 1b = 60x60
+Tables (the numbers are in ``PAPER`` below): 1a = 28x28 MNIST, 1b = 60x60
 translated MNIST, 2a = 60x60 cluttered MNIST (4 pieces of clutter), 2b = 100x100 cluttered
 MNIST (8 pieces). Rows: ``fc64`` / ``fc256`` / ``conv`` train with ``train_baseline.py`` on the
 whole canvas; ``ram<N>`` trains the RAM with N glimpses with ``train_reinforce.py`` (hybrid loss,
@@ -70,7 +70,7 @@ class Reported(NamedTuple):
     """Which version of the paper the number is from."""
 
 
-# The paper's results (% test error), as in PAPER.md: NIPS 2014 version, except the 100x100
+# The paper's results (% test error), Mnih et al. 2014, NIPS version, except the 100x100
 # row with 6 glimpses, which only the arXiv version has (see NOTES).
 PAPER: dict[str, dict[str, Reported]] = {
     "1a": {
@@ -111,7 +111,7 @@ PAPER: dict[str, dict[str, Reported]] = {
 
 # Our improved configuration beside the paper's rows on the cluttered tasks: RAM with an LSTM
 # core, the paper-faithful row's settings otherwise. Its number is the bar it aims at, the best
-# published attention result on the task (the issue's), not a number from this paper.
+# published attention result on the task (see docs/RESULTS.md), not a number from this paper.
 OURS: dict[str, dict[str, Reported]] = {
     "2a": {
         "ram8_lstm": Reported(
@@ -138,8 +138,8 @@ def table_rows(table: str) -> dict[str, Reported]:
 
 
 NOTES: dict[str, str] = {
-    "2b": "The NIPS version has 4 and 8 glimpses only (its numbers as later papers quote them, "
-    "PAPER.md); the arXiv version gives Conv 16.51, RAM 14.95 / 11.58 / 10.83 for 4 / 6 / 8 "
+    "2b": "The NIPS version has 4 and 8 glimpses only (its numbers as later papers quote "
+    "them); the arXiv version gives Conv 16.51, RAM 14.95 / 11.58 / 10.83 for 4 / 6 / 8 "
     "glimpses.",
 }
 
