@@ -65,6 +65,26 @@ def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) 
         raise SystemExit(f"{path} was written with other settings ({details}); resume with those")
 
 
+def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
+    """SystemExit unless the RAM saved at ``path`` had ``current``'s settings (the location std
+    apart: the trainer changes it every batch). A default that changed since the run began
+    (say, the learned first glimpse of session 9) would otherwise change a resumed run silently;
+    settings missing from ``saved`` count as what they were before they existed, RAMConfig's
+    defaults."""
+    saved = {**dataclasses.asdict(RAMConfig()), **saved}
+    changed = sorted(
+        key
+        for key, value in dataclasses.asdict(current).items()
+        if key != "location_std" and saved.get(key) != value
+    )
+    if changed:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)
+        raise SystemExit(
+            f"{path} holds a model with other settings ({details}); resume with the settings "
+            "that made it (e.g. --first-glimpse env for a run begun before session 9)"
+        )
+
+
 @dataclass
 class Progress:
     """Where a run stands: the next epoch, the best validation error so far, the per-epoch
@@ -91,6 +111,8 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
             dataclasses.asdict(type(config)()),
             checkpoint_path,
         )
+        if "ram_config" in checkpoint:
+            check_same_model(checkpoint["ram_config"], model.config, checkpoint_path)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])

@@ -286,3 +286,20 @@ def test_the_first_glimpse_is_learned_unless_there_is_no_location_policy():
     assert first(config()) == "learned"  # session 9's screening
     assert first(config(random_locations=True)) == "env"  # the paper's random-glimpse row
     assert first(config(first_glimpse="centre")) == "centre"
+
+
+def test_a_run_from_before_the_learned_first_glimpse_is_not_resumed_with_it(tmp_path, mnist_dir):
+    """A checkpoint without the first-glimpse settings (written before they existed: the env's
+    start) is refused by the new default rather than continued with another model."""
+    args = [*TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--run-name", "old"]
+    process = run_script([*args, "--first-glimpse", "env"])
+    assert process.returncode == 0, process.stderr[-2000:]
+    path = tmp_path / "old" / "checkpoint.pt"
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint["ram_config"]["learned_first_location"]
+    del checkpoint["config"]["first_glimpse"]
+    torch.save(checkpoint, path)
+    resumed = run_script([*args, "--resume"])
+    assert resumed.returncode != 0
+    assert "learned_first_location: False -> True" in resumed.stderr
+    assert "--first-glimpse env" in resumed.stderr
