@@ -80,8 +80,8 @@ def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)
         raise SystemExit(
-            f"{path} holds a model with other settings ({details}); resume with the settings "
-            "that made it (e.g. --first-glimpse env for a run begun before session 9)"
+            f"{path} holds a model with other settings ({details}); resume it with the code "
+            "that began it (a run begun before session 9 had the env's first glimpse)"
         )
 
 

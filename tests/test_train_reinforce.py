@@ -302,4 +302,4 @@ def test_a_run_from_before_the_learned_first_glimpse_is_not_resumed_with_it(tmp_
     resumed = run_script([*args, "--resume"])
     assert resumed.returncode != 0
     assert "learned_first_location: False -> True" in resumed.stderr
-    assert "--first-glimpse env" in resumed.stderr
+    assert "resume it with the code that began it" in resumed.stderr
