@@ -40,6 +40,7 @@ import train_sb3
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import write_atomically
 from agents.cli import parse_config
+from agents.devices import resolve_device
 
 # Pure-RL RAM: without an entropy bonus its class policy settled on the most frequent class
 # within the first epoch on GlimpseMNIST-v0 (train accuracy 11.5%); 0.1 learned in short trials.
@@ -174,6 +175,10 @@ def main(config: Config) -> str:
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         raise SystemExit(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    try:
+        resolve_device(config.device)  # refused here, before the benchmark's folder is made
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     folder = Path(config.runs_dir) / (config.name or f"benchmark-{config.env_id}-{config.steps}")
     folder.mkdir(parents=True, exist_ok=True)
     results = {}

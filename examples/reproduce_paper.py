@@ -58,6 +58,7 @@ import train_reinforce
 
 from agents.checkpoints import check_same_settings, write_atomically
 from agents.cli import parse_config
+from agents.devices import resolve_device
 
 
 class Reported(NamedTuple):
@@ -387,6 +388,10 @@ def markdown(table: str, config: Config) -> str:
 def main(config: Config) -> str:
     if config.table not in PAPER:
         raise SystemExit(f"--table must be one of {', '.join(PAPER)}, got {config.table!r}")
+    try:
+        resolve_device(config.device)  # refused here, before any row's folder is made
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     known = table_rows(config.table)
     rows = config.rows.split(",") if config.rows else list(known)
     unknown = [row for row in rows if row not in known]

@@ -44,3 +44,10 @@ def test_unknown_rows_are_refused(tmp_path):
     config = benchmark_agents.Config(rows="chance,td3", runs_dir=str(tmp_path))
     with pytest.raises(SystemExit, match=r"unknown rows \['td3'\]"):
         benchmark_agents.main(config)
+
+
+def test_an_unknown_device_is_refused_before_any_folder_is_made(tmp_path):
+    config = benchmark_agents.Config(rows="chance", device="tpu", runs_dir=str(tmp_path / "b"))
+    with pytest.raises(SystemExit, match="--device must be one of auto, cpu, cuda, mps"):
+        benchmark_agents.main(config)
+    assert not (tmp_path / "b").exists()

@@ -116,3 +116,10 @@ def test_the_claims_weigh_the_papers_rows_not_ours():
     assert "paper 4.04% vs 8.09%" in best_ram and "ours 5.00% vs 2.00%" in best_ram
     assert best_ram.endswith("**does not hold**")
     assert learned_vs_random.endswith("ours 5.00% vs 20.00%: **holds**")
+
+
+def test_an_unknown_device_is_refused_before_any_folder_is_made(tmp_path):
+    config = reproduce_paper.Config(table="1a", rows="ram2", device="tpu", runs_dir=str(tmp_path))
+    with pytest.raises(SystemExit, match="--device must be one of auto, cpu, cuda, mps"):
+        reproduce_paper.main(config)
+    assert not any(tmp_path.iterdir())
