@@ -179,8 +179,7 @@ class GlimpseEpisodes:
         if start is not None:
             check_choice("start", start, STARTS)
         if index is not None:
-            is_integer = isinstance(index, int | np.integer) and not isinstance(index, bool)
-            if not is_integer or not 0 <= index < len(self.generator):
+            if not _is_integer(index) or not 0 <= index < len(self.generator):
                 raise ValueError(
                     f"options['index'] must be in [0, {len(self.generator)}) (an integer), "
                     f"got {index!r}"
@@ -190,8 +189,7 @@ class GlimpseEpisodes:
                 raise ValueError("give options['location'] or options['start'], not both")
             location = self.check_locations(envs, location, "options['location']")
         if replicas is not None:
-            is_integer = isinstance(replicas, int | np.integer) and not isinstance(replicas, bool)
-            if not is_integer or replicas < 1 or self.num_envs % replicas:
+            if not _is_integer(replicas) or replicas < 1 or self.num_envs % replicas:
                 raise ValueError(
                     f"options['replicas'] must be a positive integer dividing num_envs="
                     f"{self.num_envs}, got {replicas!r}"
@@ -393,6 +391,11 @@ class GlimpseSettings:
     def sensor(self) -> GlimpseSensor:
         """The retina: glimpse size g, number of scales k, scale."""
         return self._episodes.sensor
+
+
+def _is_integer(value: Any) -> bool:
+    """Whether ``value`` is a Python or numpy integer (a bool is not one here)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
