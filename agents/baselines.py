@@ -29,6 +29,7 @@ from torch import nn
 
 import ram_env
 from agents.checkpoints import load_checkpoint
+from agents.errors import UnusableFile
 from ram_env.tasks import CanvasGenerator
 
 MODELS = ("fc64", "fc256", "conv")
@@ -252,7 +253,7 @@ def load_baseline(path: Path) -> tuple[nn.Module, str]:
     state = load_checkpoint(path)
     missing = {"model", "model_name", "canvas_shape", "num_classes", "env_id"} - set(state)
     if missing:
-        raise SystemExit(f"{path}: not a baseline checkpoint (missing {sorted(missing)})")
+        raise UnusableFile(f"{path}: not a baseline checkpoint (missing {sorted(missing)})")
     model = make_model(state["model_name"], tuple(state["canvas_shape"]), state["num_classes"])
     model.load_state_dict(state["model"])
     return model, state["env_id"]

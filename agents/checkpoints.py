@@ -1,46 +1,36 @@
 """Saving and loading runs and RAM checkpoints: atomic writes, resuming with the same settings,
-clear errors for unreadable files."""
+named errors (agents.errors) for unreadable files and changed settings."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from agents.errors import RunExists, SettingsChanged, UnusableFile
 from agents.ram import RAMConfig, RecurrentAttentionModel
+from ram_env.atomic import atomic_write, write_text_atomically
 
 
 def save_atomically(state: dict, path: Path) -> None:
-    """torch.save to a temporary file, flushed to disk, then renamed over ``path``."""
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("wb") as file:
+    """torch.save ``state`` to ``path``, atomically (ram_env.atomic)."""
+    with atomic_write(path) as file:
         torch.save(state, file)
-        file.flush()
-        os.fsync(file.fileno())
-    temporary.replace(path)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file, then rename it over ``path``."""
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     """Write ``rows`` (dicts with the same keys) as a CSV file, atomically."""
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    temporary.replace(path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomically(path, text.getvalue())
 
 
 # Settings that may change between a run and its resumption: they do not change its numbers,
@@ -51,7 +41,7 @@ RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir", "device", "com
 
 
 def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) -> None:
-    """SystemExit unless the run saved at ``path`` had the ``current`` settings, apart from
+    """SettingsChanged unless the run saved at ``path`` had the ``current`` settings, apart from
     ``RESUMABLE_CHANGES``: resuming with others would not give that run's results. Settings
     missing from ``saved`` (the script gained them later) count as their ``defaults``."""
     saved = {**defaults, **saved}
@@ -62,11 +52,13 @@ def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) 
     )
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
-        raise SystemExit(f"{path} was written with other settings ({details}); resume with those")
+        raise SettingsChanged(
+            f"{path} was written with other settings ({details}); resume with those"
+        )
 
 
 def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
-    """SystemExit unless the RAM saved at ``path`` had ``current``'s settings (the location std
+    """SettingsChanged unless the RAM saved at ``path`` had ``current``'s settings (the location std
     apart: the trainer changes it every batch). A default that changed since the run began
     (say, the learned first glimpse of session 9) would otherwise change a resumed run silently;
     settings missing from ``saved`` count as what they were before they existed, RAMConfig's
@@ -79,7 +71,7 @@ def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
     )
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)
-        raise SystemExit(
+        raise SettingsChanged(
             f"{path} holds a model with other settings ({details}); resume it with the code "
             "that began it (a run begun before session 9 had the env's first glimpse)"
         )
@@ -125,21 +117,21 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
     elif config.resume:
         print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
     elif run_dir.exists() and any(run_dir.iterdir()):
-        raise SystemExit(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
+        raise RunExists(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+    write_text_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
     return progress
 
 
 def load_checkpoint(path: Path) -> dict:
-    """A checkpoint's contents, or SystemExit naming the file and what is wrong with it."""
+    """A checkpoint's contents, or UnusableFile naming the file and what is wrong with it."""
     path = Path(path)
     if not path.exists():
-        raise SystemExit(f"{path}: no such checkpoint")
+        raise UnusableFile(f"{path}: no such checkpoint")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged file
-        raise SystemExit(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise UnusableFile(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
 
 
 def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
@@ -160,10 +152,10 @@ def load_model(path: Path) -> tuple[RecurrentAttentionModel, str, dict]:
     state = load_checkpoint(path)
     missing = {"model", "ram_config", "glimpse_shape", "num_classes", "env_id"} - set(state)
     if missing:
-        raise SystemExit(f"{path}: not a RAM checkpoint (missing {sorted(missing)})")
+        raise UnusableFile(f"{path}: not a RAM checkpoint (missing {sorted(missing)})")
     unknown = set(state["ram_config"]) - {f.name for f in dataclasses.fields(RAMConfig)}
     if unknown:
-        raise SystemExit(
+        raise UnusableFile(
             f"{path}: written with RAM settings this version does not have: {sorted(unknown)}"
         )
     model = RecurrentAttentionModel(

@@ -1,4 +1,5 @@
-"""Command-line flags from a dataclass: one ``--flag`` per field, its docstring as the help."""
+"""Command lines: one ``--flag`` per field of a settings dataclass (its docstring as the help),
+range checks naming the flag, and the entry point that turns a UsageError into one line."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import ast
 import dataclasses
 import inspect
 import itertools
+import sys
 import textwrap
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
+
+from agents.errors import InvalidSetting, UsageError
 
 T = TypeVar("T")
 
@@ -75,7 +80,7 @@ def _optional(kind: type):
 def check_bounds(
     config: Any, at_least: dict[str, float], above: dict[str, float] | None = None
 ) -> None:
-    """SystemExit naming the flag unless each field of ``config`` named in ``at_least`` is at
+    """InvalidSetting naming the flag unless each field of ``config`` named in ``at_least`` is at
     least its bound and each in ``above`` is above its bound (None values are not checked)."""
     for bounds, relation, fails in (
         (at_least, ">=", float.__lt__),
@@ -85,4 +90,15 @@ def check_bounds(
             value = getattr(config, name)
             if value is not None and fails(float(value), float(bound)):
                 flag = "--" + name.replace("_", "-")
-                raise SystemExit(f"{flag} must be {relation} {bound:g}, got {value!r}")
+                raise InvalidSetting(f"{flag} must be {relation} {bound:g}, got {value!r}")
+
+
+def run_entry_point(main: Callable[..., object], *args: object) -> None:
+    """Call a script's ``main(*args)``; a UsageError it raises (a bad flag, file or run folder)
+    becomes ``error: <message>`` on stderr and exit status 2, like argparse's own errors,
+    instead of a traceback."""
+    try:
+        main(*args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

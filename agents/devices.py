@@ -13,21 +13,23 @@ import contextlib
 
 import torch
 
+from agents.errors import InvalidSetting
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16")
 
 
 def resolve_device(name: str) -> torch.device:
     """The torch device for ``--device name``: ``auto`` takes CUDA, then MPS, then the CPU.
-    ValueError for an unknown name or a device this machine (or this torch build) lacks."""
+    InvalidSetting for an unknown name or a device this machine (or this torch build) lacks."""
     if name not in DEVICES:
-        raise ValueError(f"--device must be one of {', '.join(DEVICES)}, got {name!r}")
+        raise InvalidSetting(f"--device must be one of {', '.join(DEVICES)}, got {name!r}")
     cuda = torch.cuda.is_available()
     mps = torch.backends.mps.is_available()
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ValueError(
+        raise InvalidSetting(
             f"--device {name}: no such device here (torch {torch.__version__}); "
             "use --device cpu or --device auto"
         )
@@ -35,9 +37,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def check_precision(name: str) -> None:
-    """ValueError unless ``name`` is one of ``PRECISIONS``."""
+    """InvalidSetting unless ``name`` is one of ``PRECISIONS``."""
     if name not in PRECISIONS:
-        raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+        raise InvalidSetting(f"--precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from agents.ram import RecurrentAttentionModel
 from agents.reinforce import location_generator, uniform_locations
+from ram_env.atomic import atomic_write
 
 
 @torch.no_grad()
@@ -66,9 +67,10 @@ def glimpse_gif(
     frames += [frames[-1]] * 3  # linger on the answer
     pictures = [Image.fromarray(frame) for frame in frames]
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp.gif")
-    pictures[0].save(temporary, save_all=True, append_images=pictures[1:], duration=500, loop=0)
-    temporary.replace(path)
+    with atomic_write(path) as file:
+        pictures[0].save(
+            file, format="GIF", save_all=True, append_images=pictures[1:], duration=500, loop=0
+        )
 
 
 def _side_by_side(frames: list[np.ndarray]) -> np.ndarray:
@@ -96,7 +98,6 @@ def learning_curve(metrics_csv: Path, path: Path) -> None:
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    temporary = path.with_suffix(".tmp.png")
-    figure.savefig(temporary)
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png")
     plt.close(figure)
-    temporary.replace(path)

@@ -12,10 +12,10 @@ def interpolate(start: float, end: float, fraction: float) -> float:
 
 def linear_learning_rate(
     optimizer: torch.optim.Optimizer, end: float, total_steps: int
-) -> torch.optim.lr_scheduler.LambdaLR:
+) -> torch.optim.lr_scheduler.LinearLR:
     """A scheduler taking ``optimizer``'s learning rate, the one it was built with, linearly to
-    ``end`` over ``total_steps`` calls of its ``step()``."""
+    ``end`` over ``total_steps`` calls of its ``step()``, and holding it at ``end`` after."""
     start = optimizer.defaults["lr"]
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda done: interpolate(start, end, done / total_steps) / start
+    return torch.optim.lr_scheduler.LinearLR(
+        optimizer, start_factor=1.0, end_factor=end / start, total_iters=total_steps
     )

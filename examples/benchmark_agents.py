@@ -38,9 +38,10 @@ import train_reinforce
 import train_sb3
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import write_atomically
-from agents.cli import parse_config
+from agents.cli import parse_config, run_entry_point
 from agents.devices import resolve_device
+from agents.errors import InvalidSetting
+from ram_env.atomic import write_text_atomically
 
 # Pure-RL RAM: without an entropy bonus its class policy settled on the most frequent class
 # within the first epoch on GlimpseMNIST-v0 (train accuracy 11.5%); 0.1 learned in short trials.
@@ -174,11 +175,8 @@ def main(config: Config) -> str:
     rows = config.rows.split(",")
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
-        raise SystemExit(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
-    try:
-        resolve_device(config.device)  # refused here, before the benchmark's folder is made
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
+        raise InvalidSetting(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    resolve_device(config.device)  # refused here, before the benchmark's folder is made
     folder = Path(config.runs_dir) / (config.name or f"benchmark-{config.env_id}-{config.steps}")
     folder.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -197,14 +195,14 @@ def main(config: Config) -> str:
             if run.exists():
                 run.replace(folder / f"{row}.interrupted")
             found = run_sb3(config, run, row)
-        write_atomically(done, json.dumps(found, indent=2))
+        write_text_atomically(done, json.dumps(found, indent=2))
         results[row] = found
-        write_atomically(folder / "table.md", table(config, results))
+        write_text_atomically(folder / "table.md", table(config, results))
     text = table(config, results)
-    write_atomically(folder / "table.md", text)
+    write_text_atomically(folder / "table.md", text)
     print(text)
     return text
 
 
 if __name__ == "__main__":
-    main(parse_config(Config, description=__doc__.splitlines()[0]))
+    run_entry_point(main, parse_config(Config, description=__doc__.splitlines()[0]))

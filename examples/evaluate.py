@@ -17,6 +17,7 @@ import torch
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import load_model
+from agents.cli import run_entry_point
 from agents.devices import DEVICES, resolve_device
 from agents.evaluation import error_rates, glimpse_placement
 
@@ -81,4 +82,4 @@ def rounded(values: np.ndarray, digits: int = 4) -> list:
 
 
 if __name__ == "__main__":
-    main()
+    run_entry_point(main)

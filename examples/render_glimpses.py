@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import load_model
+from agents.cli import run_entry_point
 from agents.devices import DEVICES, resolve_device
 from agents.pictures import glimpse_gif
 
@@ -31,4 +32,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_entry_point(main)

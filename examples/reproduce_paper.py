@@ -56,9 +56,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_baseline
 import train_reinforce
 
-from agents.checkpoints import check_same_settings, write_atomically
-from agents.cli import parse_config
+from agents.checkpoints import check_same_settings
+from agents.cli import parse_config, run_entry_point
 from agents.devices import resolve_device
+from agents.errors import InvalidSetting
+from ram_env.atomic import write_text_atomically
 
 
 class Reported(NamedTuple):
@@ -387,17 +389,14 @@ def markdown(table: str, config: Config) -> str:
 
 def main(config: Config) -> str:
     if config.table not in PAPER:
-        raise SystemExit(f"--table must be one of {', '.join(PAPER)}, got {config.table!r}")
-    try:
-        resolve_device(config.device)  # refused here, before any row's folder is made
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
+        raise InvalidSetting(f"--table must be one of {', '.join(PAPER)}, got {config.table!r}")
+    resolve_device(config.device)  # refused here, before any row's folder is made
     known = table_rows(config.table)
     rows = config.rows.split(",") if config.rows else list(known)
     unknown = [row for row in rows if row not in known]
     if unknown:
         choices = ", ".join(known)
-        raise SystemExit(f"table {config.table} has no rows {unknown}; choose from {choices}")
+        raise InvalidSetting(f"table {config.table} has no rows {unknown}; choose from {choices}")
     config = dataclasses.replace(config, rows=",".join(rows))  # as the table.md command says
     folder = Path(config.runs_dir) / config.table
     folder.mkdir(parents=True, exist_ok=True)
@@ -406,12 +405,12 @@ def main(config: Config) -> str:
             print(f"{config.table}/{row}: finished earlier, read from {folder / row}")
             continue
         train_row(config.table, row, config)
-        write_atomically(folder / "table.md", markdown(config.table, config))
+        write_text_atomically(folder / "table.md", markdown(config.table, config))
     text = markdown(config.table, config)
-    write_atomically(folder / "table.md", text)
+    write_text_atomically(folder / "table.md", text)
     print(text)
     return text
 
 
 if __name__ == "__main__":
-    main(parse_config(Config, description=__doc__.splitlines()[0]))
+    run_entry_point(main, parse_config(Config, description=__doc__.splitlines()[0]))

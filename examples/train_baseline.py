@@ -42,12 +42,13 @@ from agents.baselines import (
 from agents.checkpoints import (
     save_atomically,
     start_or_resume,
-    write_atomically,
     write_csv,
 )
-from agents.cli import parse_config
+from agents.cli import parse_config, run_entry_point
 from agents.devices import resolve_device
+from agents.errors import InvalidSetting
 from agents.schedules import linear_learning_rate
+from ram_env.atomic import write_text_atomically
 
 
 @dataclass
@@ -96,8 +97,8 @@ def main(config: Config) -> dict:
         config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
         torch.manual_seed(config.seed)
         model = make_model(config.model, train.canvas_shape, train.num_classes).to(device)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from exc
+    except ValueError as exc:  # an unknown env id or model
+        raise InvalidSetting(str(exc)) from exc
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     total_batches = config.epochs * math.ceil(config.images_per_epoch / config.batch_size)
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
@@ -155,11 +156,11 @@ def main(config: Config) -> dict:
         "test_error": error_rate(best_model, test, config.eval_batch_size),
         "wall_seconds": time.time() - started,
     }
-    write_atomically(run_dir / "results.json", json.dumps(results, indent=2))
+    write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
 
 
 if __name__ == "__main__":
-    main(parse_config(Config, description=__doc__.splitlines()[0]))
+    run_entry_point(main, parse_config(Config, description=__doc__.splitlines()[0]))

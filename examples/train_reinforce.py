@@ -31,16 +31,17 @@ from agents.checkpoints import (
     model_state,
     save_atomically,
     start_or_resume,
-    write_atomically,
     write_csv,
 )
-from agents.cli import check_bounds, parse_config
+from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
+from agents.errors import InvalidSetting
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.reinforce import location_generator, play, update
 from agents.schedules import interpolate, linear_learning_rate
+from ram_env.atomic import write_text_atomically
 
 # Location std (start, end) by task kind, in units of half the canvas; measured in
 # docs/RESULTS.md. On a digit-sized canvas every glimpse is near the digit: 0.15 falling to 0.05
@@ -144,10 +145,7 @@ def main(config: Config) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
     check_config(config)
-    try:
-        device = resolve_device(config.device)
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
+    device = resolve_device(config.device)
     config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
     run_name = config.run_name or f"{config.env_id}-seed{config.seed}"
     run_dir = Path(config.runs_dir) / run_name
@@ -283,7 +281,7 @@ def main(config: Config) -> dict:
     if "mc" in test:
         key = f"test_error_{config.mc_samples}_trajectories_averaged (not the paper's protocol)"
         results[key] = test["mc"]
-    write_atomically(run_dir / "results.json", json.dumps(results, indent=2))
+    write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
     glimpse_gif(
         model, config.env_id, run_dir / "glimpses.gif", episodes=config.gif_episodes, **env_kwargs
@@ -302,7 +300,7 @@ def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
         start = final = config.location_std
     final = final if config.final_location_std is None else config.final_location_std
     if not (start > 0 and final > 0):
-        raise SystemExit(f"location stds must be > 0, got start {start} and end {final}")
+        raise InvalidSetting(f"location stds must be > 0, got start {start} and end {final}")
     return start, final
 
 
@@ -314,7 +312,7 @@ def first_glimpse(config: Config) -> str:
 
 
 def check_config(config: Config) -> None:
-    """SystemExit naming the flag unless the settings that ``main`` does not check are valid."""
+    """InvalidSetting naming the flag unless the settings that ``main`` does not check are valid."""
     choices = {
         "device": DEVICES,
         "precision": PRECISIONS,
@@ -328,7 +326,7 @@ def check_config(config: Config) -> None:
         if getattr(config, name) not in allowed:
             flag = "--" + name.replace("_", "-")
             names = ", ".join(choice for choice in allowed if choice is not None)
-            raise SystemExit(f"{flag} must be one of {names}, got {getattr(config, name)!r}")
+            raise InvalidSetting(f"{flag} must be one of {names}, got {getattr(config, name)!r}")
     check_bounds(
         config,
         at_least={
@@ -350,16 +348,16 @@ def check_config(config: Config) -> None:
         above={"learning_rate": 0, "final_learning_rate": 0},
     )
     if config.replicas < 1 or config.batch_size % config.replicas:
-        raise SystemExit(
+        raise InvalidSetting(
             f"--replicas must be a positive divisor of --batch-size {config.batch_size}, "
             f"got {config.replicas}"
         )
     if config.baseline == "leave_one_out" and config.replicas < 2:
-        raise SystemExit("--baseline leave_one_out needs --replicas 2 or more")
+        raise InvalidSetting("--baseline leave_one_out needs --replicas 2 or more")
     if config.identity_init and config.core != "rnn":
-        raise SystemExit("--identity-init is for --core rnn")
+        raise InvalidSetting("--identity-init is for --core rnn")
     if config.first_glimpse == "learned" and config.random_locations:
-        raise SystemExit(
+        raise InvalidSetting(
             "--first-glimpse learned needs a location policy: not with --random-locations"
         )
 
@@ -383,4 +381,4 @@ def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimi
 
 
 if __name__ == "__main__":
-    main(parse_config(Config, description=__doc__.splitlines()[0]))
+    run_entry_point(main, parse_config(Config, description=__doc__.splitlines()[0]))

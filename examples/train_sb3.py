@@ -26,11 +26,13 @@ from stable_baselines3.common.vec_env import VecMonitor
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import write_atomically, write_csv
-from agents.cli import check_bounds, parse_config
+from agents.checkpoints import write_csv
+from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import resolve_device
+from agents.errors import InvalidSetting, RunExists, UnusableFile
 from agents.sb3_agents import ALGORITHMS, evaluate, make_model
 from agents.sb3_vec_env import make_sb3_vec_env
+from ram_env.atomic import atomic_write, write_text_atomically
 
 
 @dataclass
@@ -116,23 +118,22 @@ class ProgressBar(BaseCallback):
 
 
 def save_model(model, path: Path) -> None:
-    """``model.save`` to a temporary file, then renamed over ``path``."""
-    temporary = path.with_name(path.stem + ".tmp.zip")
-    model.save(temporary)
-    temporary.replace(path)
+    """``model.save`` to ``path``, atomically (ram_env.atomic)."""
+    with atomic_write(path) as file:
+        model.save(file)
 
 
 def load_saved(path: Path, device: str = "cpu"):
     """The model (on ``device``) and its run config from a .zip written by this script, or
-    SystemExit."""
+    UnusableFile."""
     config_path = path.parent / "config.json"
     if not path.exists() or not config_path.exists():
-        raise SystemExit(f"{path}: no such saved model (with config.json beside it)")
+        raise UnusableFile(f"{path}: no such saved model (with config.json beside it)")
     config = Config(**{**json.loads(config_path.read_text()), "eval_only": None})
     try:
         return ALGORITHMS[config.algo].make_class().load(path, device=device), config
     except Exception as exc:  # SB3 raises many kinds for a damaged file
-        raise SystemExit(f"{path}: unreadable model ({type(exc).__name__}: {exc})") from exc
+        raise UnusableFile(f"{path}: unreadable model ({type(exc).__name__}: {exc})") from exc
 
 
 def errors(model, config: Config, splits: tuple[str, ...]) -> dict[str, float]:
@@ -147,10 +148,7 @@ def errors(model, config: Config, splits: tuple[str, ...]) -> dict[str, float]:
 def main(config: Config) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
-    try:
-        device = resolve_device(config.device).type
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
+    device = resolve_device(config.device).type
     config = dataclasses.replace(config, device=device)  # record what "auto" chose
     if config.eval_only:
         model, trained = load_saved(Path(config.eval_only), device)
@@ -160,7 +158,7 @@ def main(config: Config) -> dict:
         print(json.dumps(found, indent=2))
         return found
     if config.algo not in ALGORITHMS:
-        raise SystemExit(f"--algo must be one of {sorted(ALGORITHMS)}, got {config.algo!r}")
+        raise InvalidSetting(f"--algo must be one of {sorted(ALGORITHMS)}, got {config.algo!r}")
     check_bounds(
         config,
         at_least={"total_steps": 1, "num_envs": 1, "eval_every": 1, "eval_envs": 1, "threads": 0},
@@ -171,9 +169,9 @@ def main(config: Config) -> dict:
         config.run_name or f"{config.algo}-{config.env_id}-seed{config.seed}"
     )
     if run.exists() and any(run.iterdir()):
-        raise SystemExit(f"{run} exists: choose another --run-name")
+        raise RunExists(f"{run} exists: choose another --run-name")
     run.mkdir(parents=True, exist_ok=True)
-    write_atomically(run / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+    write_text_atomically(run / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
 
     venv = make_sb3_vec_env(
         config.env_id,
@@ -207,11 +205,11 @@ def main(config: Config) -> dict:
         "train_seconds": train_seconds,
         "wall_seconds": time.time() - started,
     }
-    write_atomically(run / "results.json", json.dumps(results, indent=2))
+    write_text_atomically(run / "results.json", json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print(f"wrote {run}")
     return results
 
 
 if __name__ == "__main__":
-    main(parse_config(Config, description=__doc__.splitlines()[0]))
+    run_entry_point(main, parse_config(Config, description=__doc__.splitlines()[0]))

@@ -28,6 +28,7 @@ from agents.baselines import (  # noqa: E402
     training_batches,
 )
 from agents.checkpoints import load_checkpoint, save_atomically  # noqa: E402
+from agents.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_baseline.py"
@@ -185,7 +186,7 @@ def test_bad_input_is_refused_clearly(tmp_path, mnist_dir):
         config = train_baseline.parse_config(
             train_baseline.Config, [flag, value, "--runs-dir", str(tmp_path), "--run-name", "r"]
         )
-        with pytest.raises(SystemExit, match=message):
+        with pytest.raises(InvalidSetting, match=message):
             train_baseline.main(config)
     assert not (tmp_path / "r").exists()  # nothing was started
 
@@ -260,12 +261,12 @@ def test_existing_runs_are_refused_unless_resumed_with_the_same_settings(tmp_pat
     (run_dir / "notes.txt").write_text("mine")
     args = [*TINY, "--runs-dir", str(tmp_path), "--run-name", "run"]
     config = train_baseline.parse_config(train_baseline.Config, args)
-    with pytest.raises(SystemExit, match="exists: pass --resume"):
+    with pytest.raises(RunExists, match="exists: pass --resume"):
         train_baseline.main(config)
 
     other = train_baseline.parse_config(train_baseline.Config, [*args, "--model", "fc256"])
     save_atomically({"config": asdict(other)}, run_dir / "checkpoint.pt")
     resume = train_baseline.parse_config(train_baseline.Config, [*args, "--resume"])
-    with pytest.raises(SystemExit, match="other settings \\(model: 'fc256' -> 'fc64'\\)"):
+    with pytest.raises(SettingsChanged, match="other settings \\(model: 'fc256' -> 'fc64'\\)"):
         train_baseline.main(resume)
     assert sorted(path.name for path in run_dir.iterdir()) == ["checkpoint.pt", "notes.txt"]

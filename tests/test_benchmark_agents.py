@@ -15,6 +15,8 @@ pytest.importorskip("matplotlib")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import benchmark_agents
 
+from agents.errors import InvalidSetting
+
 
 def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path, mnist_dir):
     config = benchmark_agents.Config(
@@ -42,12 +44,12 @@ def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path, m
 
 def test_unknown_rows_are_refused(tmp_path):
     config = benchmark_agents.Config(rows="chance,td3", runs_dir=str(tmp_path))
-    with pytest.raises(SystemExit, match=r"unknown rows \['td3'\]"):
+    with pytest.raises(InvalidSetting, match=r"unknown rows \['td3'\]"):
         benchmark_agents.main(config)
 
 
 def test_an_unknown_device_is_refused_before_any_folder_is_made(tmp_path):
     config = benchmark_agents.Config(rows="chance", device="tpu", runs_dir=str(tmp_path / "b"))
-    with pytest.raises(SystemExit, match="--device must be one of auto, cpu, cuda, mps"):
+    with pytest.raises(InvalidSetting, match="--device must be one of auto, cpu, cuda, mps"):
         benchmark_agents.main(config)
     assert not (tmp_path / "b").exists()

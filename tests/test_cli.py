@@ -1,10 +1,15 @@
-"""agents/cli.py: command-line flags built from a dataclass and its field docstrings."""
+"""agents/cli.py: command-line flags built from a dataclass and its field docstrings, range
+checks, and the entry point that reports a usage error in one line."""
 
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from agents.cli import field_docs, parse_config
+from agents.cli import check_bounds, field_docs, parse_config, run_entry_point
+from agents.errors import InvalidSetting, RunExists
 
 
 @dataclass
@@ -50,3 +55,44 @@ def test_help_shows_docstrings_and_bad_values_are_refused(capsys):
     with pytest.raises(SystemExit):
         parse_config(Settings, ["--epochs", "three"])
     assert "invalid int value" in capsys.readouterr().err
+
+
+def test_bounds_are_checked_with_the_flag_named():
+    check_bounds(Settings(epochs=1), at_least={"epochs": 1})
+    with pytest.raises(InvalidSetting, match=r"^--epochs must be >= 1, got 0$"):
+        check_bounds(Settings(epochs=0), at_least={"epochs": 1})
+    with pytest.raises(InvalidSetting, match=r"^--rate must be > 0, got 0.0$"):
+        check_bounds(Settings(rate=0.0), at_least={}, above={"rate": 0})
+    check_bounds(Settings(limit=None), at_least={"limit": 1})  # None is not checked
+
+
+def test_an_entry_point_turns_a_usage_error_into_one_line_and_status_2(capsys):
+    def main(settings: Settings) -> None:
+        raise RunExists(f"runs/{settings.name} exists: choose another --run-name")
+
+    with pytest.raises(SystemExit) as exited:
+        run_entry_point(main, Settings())
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "error: runs/run exists: choose another --run-name\n"
+
+
+def test_an_entry_point_lets_other_errors_through():
+    def main() -> None:
+        raise KeyError("a bug, not a usage error")
+
+    with pytest.raises(KeyError):
+        run_entry_point(main)
+
+
+def test_a_script_given_a_missing_checkpoint_says_so_in_one_line(tmp_path):
+    pytest.importorskip("torch")
+    script = Path(__file__).resolve().parents[1] / "examples" / "evaluate.py"
+    missing = tmp_path / "best.pt"
+    result = subprocess.run(
+        [sys.executable, str(script), str(missing), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"error: {missing}: no such checkpoint\n"

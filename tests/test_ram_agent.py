@@ -7,6 +7,7 @@ from conftest import requires_mnist
 torch = pytest.importorskip("torch")
 
 from agents.checkpoints import load_model, model_state, save_atomically  # noqa: E402
+from agents.errors import UnusableFile  # noqa: E402
 from agents.evaluation import glimpse_placement, make_envs  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.reinforce import location_generator, losses, play  # noqa: E402
@@ -338,5 +339,5 @@ def test_a_checkpoint_with_unknown_settings_is_refused_by_name(tmp_path):
     assert load_model(tmp_path / "good.pt")[0].config == TINY
     state["ram_config"]["glimpse_wings"] = 2
     save_atomically(state, tmp_path / "other.pt")
-    with pytest.raises(SystemExit, match=r"other.pt: .*does not have: \['glimpse_wings'\]"):
+    with pytest.raises(UnusableFile, match=r"other.pt: .*does not have: \['glimpse_wings'\]"):
         load_model(tmp_path / "other.pt")

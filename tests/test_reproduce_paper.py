@@ -17,6 +17,8 @@ import reproduce_paper  # noqa: E402
 import train_baseline  # noqa: E402
 import train_reinforce  # noqa: E402
 
+from agents.errors import InvalidSetting, SettingsChanged  # noqa: E402
+
 # One epoch of 512 episodes (RAM) or canvases (FC) per row: seconds, not hours.
 TINY = ["--table", "1a", "--rows", "fc256,ram2", "--budget", "0.001"]
 TINY += ["--episodes-per-epoch", "512", "--threads", "1"]
@@ -98,9 +100,9 @@ def test_an_unfinished_run_with_other_settings_is_refused(tmp_path, monkeypatch)
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(earlier)))
     monkeypatch.setattr(train_baseline, "main", lambda config: pytest.fail("should not train"))
-    with pytest.raises(SystemExit, match=r"other settings \(epochs: 50 -> 100\)"):
+    with pytest.raises(SettingsChanged, match=r"other settings \(epochs: 50 -> 100\)"):
         reproduce_paper.main(config)
-    with pytest.raises(SystemExit, match="has no rows"):
+    with pytest.raises(InvalidSetting, match="has no rows"):
         reproduce_paper.main(dataclasses.replace(config, rows="ram2"))  # 2a has no 2 glimpses
 
 
@@ -120,6 +122,6 @@ def test_the_claims_weigh_the_papers_rows_not_ours():
 
 def test_an_unknown_device_is_refused_before_any_folder_is_made(tmp_path):
     config = reproduce_paper.Config(table="1a", rows="ram2", device="tpu", runs_dir=str(tmp_path))
-    with pytest.raises(SystemExit, match="--device must be one of auto, cpu, cuda, mps"):
+    with pytest.raises(InvalidSetting, match="--device must be one of auto, cpu, cuda, mps"):
         reproduce_paper.main(config)
     assert not any(tmp_path.iterdir())

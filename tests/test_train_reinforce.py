@@ -19,6 +19,8 @@ SCRIPT = ROOT / "examples" / "train_reinforce.py"
 sys.path.insert(0, str(ROOT / "examples"))
 import train_reinforce  # noqa: E402
 
+from agents.errors import InvalidSetting  # noqa: E402
+
 TINY = [
     "--env-id",
     "GlimpseMNIST-v0",
@@ -215,7 +217,7 @@ def test_the_location_std_is_the_tasks_unless_given():
     assert stds(config(final_location_std=0.05), "cluttered") == (0.25, 0.05)
     assert stds(config(location_std=0.3, final_location_std=0.2), "mnist") == (0.3, 0.2)
     assert stds(config(location_std=0.15), "mnist") == (0.15, 0.15)
-    with pytest.raises(SystemExit, match=r"must be > 0, got start 0\.25 and end 0\.0"):
+    with pytest.raises(InvalidSetting, match=r"must be > 0, got start 0\.25 and end 0\.0"):
         stds(config(final_location_std=0.0), "cluttered")
 
 
