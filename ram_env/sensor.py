@@ -87,6 +87,11 @@ class GlimpseSensor:
     4 KiB), and it averages with integer adds where it can: uint8 images with one channel, an even
     ``patch_size`` and ``scale == 2`` (the paper's retinas) take that path; anything else takes a
     general path that is slower but gives the same numbers.
+
+    Process-wide effect: the first sensor built in a process raises glibc's mmap threshold for
+    the whole process (see ``_keep_large_temporaries_on_the_heap``), so that every large array
+    of up to 16 MiB, the sensor's or anyone's, comes from the heap; the process may then keep up
+    to about 32 MiB of freed memory for reuse instead of handing it back to the kernel.
     """
 
     def __init__(self, patch_size: int = 12, num_patches: int = 3, scale: int = 2):
@@ -333,9 +338,11 @@ def _keep_large_temporaries_on_the_heap() -> None:
     Every call returns fresh glimpses and gathers fresh patches. glibc maps large blocks (by
     default from 128 KiB up to the largest block freed so far) straight from the kernel and
     unmaps them on free, so each call would page-fault its arrays in anew (about a third of the
-    sensor's time at batch 256). Freeing one 16 MiB block raises that threshold for good (glibc's
-    own dynamic rule; nothing changes elsewhere); the process keeps up to twice as much freed
-    memory for reuse.
+    sensor's time at batch 256). Freeing one 16 MiB block raises that threshold for good, by
+    glibc's own dynamic rule (no mallopt call, no other setting). The threshold is the whole
+    process's, not the sensor's: every later allocation of up to 16 MiB in the process comes
+    from the heap, and the process keeps up to twice as much freed memory (glibc's trim
+    threshold follows) for reuse. Other C libraries (musl, macOS) ignore this.
     """
     global _HEAP_PREPARED
     if not _HEAP_PREPARED:
