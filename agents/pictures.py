@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import torch
 from PIL import Image
 
+from agents.evaluation import make_envs
 from agents.ram import RecurrentAttentionModel
-from agents.reinforce import location_generator, uniform_locations
+from agents.reinforce import location_generator, play
 from ram_env.atomic import atomic_write
 
 
@@ -25,45 +25,25 @@ def glimpse_gif(
     seed: int = 0,
     **env_kwargs,
 ) -> None:
-    """A GIF of ``episodes`` test episodes side by side, drawn by the env's rgb_array renderer
-    (current glimpse's patches, earlier fixations, predicted and true label at the end).
-    A model with random locations draws them from a generator seeded by ``seed``."""
-    envs = [
-        gym.make(env_id, split="test", render_mode="rgb_array", **env_kwargs)
-        for _ in range(episodes)
-    ]
-    generator = location_generator(seed)
-    options = [{"index": i} for i in range(episodes)]
-    if model.config.learned_first_location:
-        policy = model.location_policy(model.initial_hidden(episodes))
-        for option, first in zip(options, policy.sample().cpu().numpy(), strict=True):
-            option["location"] = first
-    observations = [
-        env.reset(seed=seed, options=o)[0] for o, env in zip(options, envs, strict=True)
-    ]
-    num_glimpses = envs[0].unwrapped.num_glimpses
-    state = model.initial_state(episodes)
-    frames = [_side_by_side([env.render() for env in envs])]
-    for t in range(num_glimpses):
-        glimpse = torch.from_numpy(np.stack([o["glimpse"] for o in observations])).to(model.device)
-        location = torch.from_numpy(np.stack([o["location"] for o in observations])).to(
-            model.device
+    """A GIF of the first ``episodes`` test episodes side by side, played as in training (sampled
+    locations, the most likely class) and drawn by the vector env's rgb_array renderer (current
+    glimpse's patches, earlier fixations, predicted and true label at the end). A model with
+    random locations draws them from a generator seeded by ``seed``."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    envs = make_envs(env_id, episodes, "test", model.device, render_mode="rgb_array", **env_kwargs)
+    frames = []
+    try:
+        play(
+            envs,
+            model,
+            sample_labels=False,
+            seed=seed,
+            generator=location_generator(seed),
+            after_each_step=lambda: frames.append(_side_by_side(envs.render())),
         )
-        state, hidden = model.step(glimpse, location, state)
-        if t + 1 < num_glimpses:
-            if model.config.random_locations:
-                locations = uniform_locations(episodes, generator).numpy()
-            else:
-                locations = model.location_policy(hidden).sample().cpu().numpy()
-            labels = np.zeros(episodes, np.int64)
-        else:
-            locations = location.cpu().numpy()  # the episode ends here: stay where it is
-            labels = model.classify(hidden).argmax(-1).cpu().numpy()
-        observations = [
-            env.step({"location": locations[i], "label": labels[i]})[0]
-            for i, env in enumerate(envs)
-        ]
-        frames.append(_side_by_side([env.render() for env in envs]))
+    finally:
+        envs.close()
     frames += [frames[-1]] * 3  # linger on the answer
     pictures = [Image.fromarray(frame) for frame in frames]
     path.parent.mkdir(parents=True, exist_ok=True)

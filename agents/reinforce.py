@@ -7,6 +7,7 @@ hybrid mode, the true ``label`` the environment reports when the episode ends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +71,7 @@ def play(
     seed: int | None = None,
     generator: torch.Generator | None = None,
     replicas: int = 1,
+    after_each_step: Callable[[], None] | None = None,
 ):
     """Run one episode in every env of ``envs`` (a TorchObservations-wrapped vector env).
 
@@ -81,6 +83,7 @@ def play(
     A model with ``config.learned_first_location`` chooses the first location from h_0 and
     passes it to ``reset``. ``replicas`` M > 1 shows each consecutive group of M envs the same
     training canvas (the env's ``replicas`` reset option), for a leave-one-out baseline.
+    ``after_each_step`` is called after the reset and after every step (to draw frames, say).
     """
     batch = envs.unwrapped.num_envs
     log_probs, baselines, locations = [], [], []
@@ -93,6 +96,8 @@ def play(
         baselines.append(model.value(hidden))
         options["location"] = first
     observation, info = envs.reset(seed=seed, options=options or None)
+    if after_each_step is not None:
+        after_each_step()
     indices, digit_boxes = info["index"], info["digit_box"]
     num_glimpses = envs.unwrapped.num_glimpses
     state = model.initial_state(batch)
@@ -123,6 +128,8 @@ def play(
         observation, reward, terminated, _, info = envs.step(
             {"location": location.detach(), "label": label.detach()}
         )
+        if after_each_step is not None:
+            after_each_step()
     if not bool(terminated.all()):
         raise RuntimeError("episodes did not end after num_glimpses steps")
     return Episodes(

@@ -121,7 +121,7 @@ class Config:
     """If > 1, also report the test error of class probabilities averaged over this many
     trajectories (labelled: not comparable with the paper)."""
     gif_episodes: int = 6
-    """Test episodes drawn in the GIF."""
+    """Test episodes drawn in the GIF (0: no GIF)."""
     run_name: str | None = None
     """Name of the run's folder under runs_dir (default: env id and seed)."""
     runs_dir: str = "runs"
@@ -283,9 +283,14 @@ def main(config: Config) -> dict:
         results[key] = test["mc"]
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
-    glimpse_gif(
-        model, config.env_id, run_dir / "glimpses.gif", episodes=config.gif_episodes, **env_kwargs
-    )
+    if config.gif_episodes:
+        glimpse_gif(
+            model,
+            config.env_id,
+            run_dir / "glimpses.gif",
+            episodes=config.gif_episodes,
+            **env_kwargs,
+        )
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results

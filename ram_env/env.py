@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from ram_env.core import GlimpseEpisodes, GlimpseSettings
-from ram_env.rendering import render_frame
+from ram_env.rendering import episode_frame
 
 ONE_ENV = np.array([0])
 
@@ -172,15 +172,13 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
             return None
         if not self._path:
             raise RuntimeError("call reset() before render()")
-        canvas = self.canvas
-        boxes = self.sensor.boxes(self._path[-1][None], *canvas.shape[:2])[0]
-        return render_frame(
-            canvas,
-            boxes,
-            np.array(self._path),
-            caption=f"step {self._episodes.steps[0]}/{self.num_glimpses}",
-            prediction=self._answer.get("prediction"),
-            label=self._answer.get("label"),
+        return episode_frame(
+            self.canvas,
+            self.sensor,
+            self._path,
+            int(self._episodes.steps[0]),
+            self.num_glimpses,
+            self._answer,
         )
 
     def _observe(self) -> dict[str, np.ndarray]:

@@ -50,6 +50,28 @@ def render_frame(
     return np.asarray(frame)
 
 
+def episode_frame(
+    canvas: np.ndarray,
+    sensor,
+    path: list[np.ndarray],
+    step: int,
+    num_glimpses: int,
+    answer: dict[str, int],
+) -> np.ndarray:
+    """The frame both envs' ``render()`` draw for one episode: ``canvas``, the patches of the
+    ``sensor`` (a :class:`ram_env.sensor.GlimpseSensor`) at the last location of ``path`` (the
+    fixations so far), "step s/T", and the ``answer`` (``prediction``, ``label``) once given."""
+    boxes = sensor.boxes(path[-1][None], *canvas.shape[:2])[0]
+    return render_frame(
+        canvas,
+        boxes,
+        np.array(path),
+        caption=f"step {step}/{num_glimpses}",
+        prediction=answer.get("prediction"),
+        label=answer.get("label"),
+    )
+
+
 def _as_rgb(canvas: np.ndarray) -> np.ndarray:
     if canvas.ndim == 2:
         return np.repeat(canvas[:, :, None], 3, axis=2)

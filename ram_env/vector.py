@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ram_env.core import GlimpseEpisodes, GlimpseSettings
+from ram_env.rendering import episode_frame
 
 
 class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
@@ -50,12 +52,16 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
     location (unless ``location`` is given), so that an agent can sample M trajectories of one
     canvas, e.g. for a leave-one-out baseline.
 
+    ``render_mode="rgb_array"``: ``render()`` returns a tuple of N frames, env ``i``'s being the
+    frame its GlimpseEnv would draw (as ``SyncVectorEnv.render`` returns; tested against it).
+
     Bad actions: a batch of the wrong shape, a NaN or infinite location or a label outside
     ``[0, num_classes)`` raises ``ValueError`` naming the env and the value; nothing changes.
     """
 
     metadata: dict[str, Any] = {  # noqa: RUF012 (Gymnasium's convention)
-        "render_modes": [],
+        "render_modes": ["rgb_array"],
+        "render_fps": 2,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
@@ -71,16 +77,17 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
     ):
         if int(num_envs) != num_envs or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        if render_mode is not None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
-                "GlimpseVectorEnv does not render; use GlimpseEnv(render_mode='rgb_array')"
+                f"render_mode must be None or one of {self.metadata['render_modes']}, "
+                f"got {render_mode!r}"
             )
         if "shard" in kwargs:
             raise ValueError("GlimpseVectorEnv shards fixed splits over its envs itself")
         self.num_envs = int(num_envs)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
-        self.render_mode = None
+        self.render_mode = render_mode
         self._episodes = GlimpseEpisodes(self.num_envs, images, labels, **kwargs)
         self.single_observation_space = self._episodes.observation_space
         self.single_action_space = self._episodes.action_space
@@ -90,6 +97,9 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
         self.no_envs = np.zeros(0, np.int64)
         self._seeded = np.zeros(self.num_envs, bool)
         self._needs_reset = np.zeros(self.num_envs, bool)
+        # For render(): each env's fixations since its reset, and its answer once given.
+        self._paths: list[list[np.ndarray]] = [[] for _ in range(self.num_envs)]
+        self._answers: list[dict[str, int]] = [{} for _ in range(self.num_envs)]
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         """Reset all envs, or those in ``options["reset_mask"]``; ``seed`` as SyncVectorEnv's."""
@@ -117,6 +127,7 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
         self._seed(envs, seed)
         result = self._episodes.begin(envs, **checked)
         self._needs_reset[envs] = False
+        self._record_for_render(envs, self.no_envs, result["observations"])
         return result["observations"], self._vector_info(envs, result["reset_info"])
 
     def step(self, actions: dict[str, np.ndarray]):
@@ -145,6 +156,12 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
         self._needs_reset[:] = False
         self._needs_reset[ended] = True
         final = {key: value[result["terminated"]] for key, value in result["final"].items()}
+        if self.render_mode is not None:
+            answers = {"label": final["label"], "prediction": final["prediction"]}
+            begun = np.union1d(reset_envs, ended) if same_step else reset_envs
+            self._record_for_render(begun, np.setdiff1d(stepping, begun), result["observations"])
+            if not same_step:
+                self._record_answers(ended, answers)
         final_info = self._vector_info(ended, final)
         infos = self._vector_info(reset_envs, result["reset_info"])
         if same_step and len(ended):
@@ -164,6 +181,42 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
         else:
             infos.update(final_info)
         return result["observations"], rewards, terminated, np.zeros(self.num_envs, bool), infos
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """Each env's frame, as its GlimpseEnv's ``render()`` would draw it (see the docstring)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
+            return None
+        if not all(self._paths):
+            raise RuntimeError("call reset() before render()")
+        return tuple(
+            episode_frame(
+                self._episodes.canvases[env],
+                self.sensor,
+                self._paths[env],
+                int(self._episodes.steps[env]),
+                self.num_glimpses,
+                self._answers[env],
+            )
+            for env in range(self.num_envs)
+        )
+
+    def _record_for_render(
+        self, begun: np.ndarray, continued: np.ndarray, observations: dict[str, np.ndarray]
+    ) -> None:
+        """Begin the paths of the envs in ``begun`` (new episodes); extend the ``continued``."""
+        if self.render_mode is None:
+            return
+        for env in begun:
+            self._paths[env] = [observations["location"][env]]
+            self._answers[env] = {}
+        for env in continued:
+            self._paths[env].append(observations["location"][env])
+
+    def _record_answers(self, ended: np.ndarray, answers: dict[str, np.ndarray]) -> None:
+        """Remember the answers of the envs whose episode ``ended`` (drawn until they reset)."""
+        for i, env in enumerate(ended):
+            self._answers[env] = {key: int(values[i]) for key, values in answers.items()}
 
     def _seed(self, envs: np.ndarray, seed: int | list[int | None] | None) -> None:
         """Seed as SyncVectorEnv seeds its envs: ``seed + i``, a list, or fresh entropy once."""

@@ -1,14 +1,17 @@
 """The RAM agent: gradient paths of each loss, and an episode played through the env API."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from conftest import requires_mnist
+from PIL import Image, ImageSequence
 
 torch = pytest.importorskip("torch")
 
 from agents.checkpoints import load_model, model_state, save_atomically  # noqa: E402
 from agents.errors import UnusableFile  # noqa: E402
 from agents.evaluation import glimpse_placement, make_envs  # noqa: E402
+from agents.pictures import glimpse_gif  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.reinforce import location_generator, losses, play  # noqa: E402
 from agents.torch_observations import TorchObservations  # noqa: E402
@@ -341,3 +344,23 @@ def test_a_checkpoint_with_unknown_settings_is_refused_by_name(tmp_path):
     save_atomically(state, tmp_path / "other.pt")
     with pytest.raises(UnusableFile, match=r"other.pt: .*does not have: \['glimpse_wings'\]"):
         load_model(tmp_path / "other.pt")
+
+
+@requires_mnist
+def test_the_glimpse_gif_shows_every_step_of_the_first_test_episodes(tmp_path):
+    """One frame per glimpse plus the answer, each the env renderer's frames of the episodes
+    side by side; the answer lingers."""
+    env_id = "GlimpseMNIST-v0"
+    env = gym.make(env_id, split="test", render_mode="rgb_array")
+    env.reset(seed=0, options={"index": 0})
+    height, width, _ = env.render().shape
+    num_glimpses = env.unwrapped.num_glimpses
+    model = RecurrentAttentionModel(env.observation_space["glimpse"].shape, 10, RAMConfig())
+    glimpse_gif(model, env_id, tmp_path / "g.gif", episodes=3, seed=1)
+    with Image.open(tmp_path / "g.gif") as gif:
+        assert gif.size == (3 * width + 2 * 4, height)  # 4-pixel gaps
+        durations = []
+        for frame in ImageSequence.Iterator(gif):
+            durations.append(frame.info["duration"])
+    assert len(durations) == num_glimpses + 1  # Pillow merges the repeated last frame
+    assert sum(durations) == (num_glimpses + 1 + 3) * 500

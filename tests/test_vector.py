@@ -69,8 +69,10 @@ def native_env(env_id: str, n: int, mode=AutoresetMode.NEXT_STEP, **kwargs) -> G
     return env
 
 
-def sync_env(env_id: str, n: int, mode=AutoresetMode.NEXT_STEP, split="train") -> SyncVectorEnv:
-    kwargs = gym.spec(env_id).kwargs
+def sync_env(
+    env_id: str, n: int, mode=AutoresetMode.NEXT_STEP, split="train", **env_kwargs
+) -> SyncVectorEnv:
+    kwargs = {**gym.spec(env_id).kwargs, **env_kwargs}
     return SyncVectorEnv(
         [lambda i=i: GlimpseEnv(**kwargs, split=split, shard=(i, n)) for i in range(n)],
         autoreset_mode=mode,
@@ -162,7 +164,10 @@ def test_autoreset_mode_is_in_the_metadata(mode):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"render_mode": "rgb_array"}, r"does not render.*GlimpseEnv\(render_mode='rgb_array'\)"),
+        (
+            {"render_mode": "human"},
+            r"render_mode must be None or one of \['rgb_array'\], got 'human'",
+        ),
         ({"shard": (0, 2)}, r"shards fixed splits over its envs itself"),
         ({"num_envs": 0}, r"num_envs must be a positive integer, got 0"),
         ({"num_envs": 2.5}, r"num_envs must be a positive integer, got 2\.5"),
@@ -230,6 +235,45 @@ def test_partial_resets_and_seed_lists_match_sync_vector_env(mode, split):
     # A reset of all envs brings them back into step.
     reset_both(native, sync, seed=[1, 2, 3, 4])
     run_both(native, sync, mode, steps_for(1, native.num_glimpses, mode), rng, "in step again")
+
+
+@all_modes
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_render_matches_sync_vector_env(mode, split):
+    """Each env's frame is its GlimpseEnv's: paths, patches, step captions and answers, through
+    episode ends, autoresets and a partial reset."""
+    n = 3
+    native = native_env(CHEAP_ID, n, mode, split=split, render_mode="rgb_array")
+    sync = sync_env(CHEAP_ID, n, mode, split, render_mode="rgb_array")
+    rng = np.random.default_rng(3)
+
+    def same_frames(where: str) -> None:
+        ours, theirs = native.render(), sync.render()
+        assert len(ours) == len(theirs) == n
+        for env, (mine, other) in enumerate(zip(ours, theirs, strict=True)):
+            assert np.array_equal(mine, other), f"{where}: env {env}'s frame differs"
+
+    reset_both(native, sync, seed=8)
+    same_frames("after reset")
+    num_glimpses = native.num_glimpses
+    for t in range(steps_for(2, num_glimpses, mode)):
+        _, _, terminated, _, _ = step_both(
+            native, sync, random_actions(rng, n, native.num_classes), f"step {t}"
+        )
+        same_frames(f"step {t}")
+        if mode == AutoresetMode.DISABLED and terminated.any():
+            reset_both(native, sync, options={"reset_mask": terminated.copy()})
+            same_frames(f"reset after step {t}")
+        if t == 1:  # one env out of step with the others
+            reset_both(native, sync, options={"reset_mask": np.array([False, True, False])})
+            same_frames("partial reset")
+
+
+def test_render_without_a_mode_warns_and_returns_none():
+    env = native_env(CHEAP_ID, 2, split="val")
+    env.reset(seed=0)
+    with pytest.warns(UserWarning, match="render_mode"):
+        assert env.render() is None
 
 
 def test_sync_vector_env_on_train_split_matches_without_shards():
