@@ -18,14 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from ram_env.evaluation import evaluate_policy
 from ram_env.wrappers import wrap_for_sb3
 
 
@@ -194,39 +193,23 @@ def evaluate(
     deterministic: bool = True,
     env_kwargs: dict | None = None,
 ) -> float:
-    """Error (%) of ``model`` over one pass of a fixed split: one episode per image.
+    """Error (%) of ``model`` over one pass of a fixed split, one episode per image
+    (``ram_env.evaluation.evaluate_policy``), seen through the algorithm's wrappers."""
+    state = None
 
-    Env ``i`` of ``num_envs`` walks images ``i, i + N, ...`` (``num_envs`` must divide the split's
-    size, so that the pass has no repeats), and the answer of each episode is its final
-    ``is_success``.
-    """
-    envs = gym.make_vec(
+    def policy(observations, episode_start: np.ndarray):
+        nonlocal state
+        actions, state = model.predict(
+            observations, state=state, episode_start=episode_start, deterministic=deterministic
+        )
+        return actions
+
+    return evaluate_policy(
+        policy,
         env_id,
+        split,
         num_envs=num_envs,
-        split=split,
-        autoreset_mode=AutoresetMode.DISABLED,
+        wrap=lambda envs: wrap_for_sb3(envs, algorithm.actions, algorithm.history),
+        seed=None,
         **(env_kwargs or {}),
-    )
-    envs = wrap_for_sb3(envs, algorithm.actions, algorithm.history)
-    size = envs.unwrapped.num_canvases
-    if size % num_envs:
-        raise ValueError(f"num_envs={num_envs} must divide the {split} split's {size} images")
-    seen = np.zeros(size, bool)
-    right = 0
-    for _ in range(size // num_envs):
-        observations, info = envs.reset()
-        seen[info["index"]] = True
-        state, starts = None, np.ones(num_envs, bool)
-        done = np.zeros(num_envs, bool)
-        while not done.all():
-            actions, state = model.predict(
-                observations, state=state, episode_start=starts, deterministic=deterministic
-            )
-            observations, _, terminated, truncated, info = envs.step(actions)
-            starts = np.zeros(num_envs, bool)
-            done = terminated | truncated
-        right += int(info["is_success"].sum())
-    envs.close()
-    if not seen.all():
-        raise RuntimeError(f"the pass missed {int((~seen).sum())} {split} images")
-    return 100.0 * (1 - right / size)
+    ).error

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -42,6 +42,7 @@ from agents.cli import parse_config, run_entry_point
 from agents.devices import resolve_device
 from agents.errors import InvalidSetting
 from ram_env.atomic import write_text_atomically
+from ram_env.evaluation import evaluate_policy
 
 # Pure-RL RAM: without an entropy bonus its class policy settled on the most frequent class
 # within the first epoch on GlimpseMNIST-v0 (train accuracy 11.5%); 0.1 learned in short trials.
@@ -97,19 +98,16 @@ def run_chance(config: Config) -> dict:
 
 
 def random_agent_error(env_id: str, split: str, seed: int, num_envs: int = 500) -> float:
-    envs = gym.make_vec(
-        env_id, num_envs=num_envs, split=split, autoreset_mode=AutoresetMode.DISABLED
-    )
-    envs.action_space.seed(seed)
-    size = envs.unwrapped.num_canvases  # a multiple of num_envs: no repeats
-    right = 0
-    for _ in range(size // num_envs):
-        envs.reset()
-        for _ in range(envs.unwrapped.num_glimpses):
-            _, _, _, _, final = envs.step(envs.action_space.sample())
-        right += int(final["is_success"].sum())
-    envs.close()
-    return 100.0 * (1 - right / size)
+    """Error (%) of uniformly random locations and labels over one pass of ``split``."""
+    actions = batch_space(gym.make(env_id).action_space, num_envs)
+    actions.seed(seed)
+    return evaluate_policy(
+        lambda observations, episode_start: actions.sample(),
+        env_id,
+        split,
+        num_envs=num_envs,
+        seed=None,
+    ).error
 
 
 def run_ram(config: Config, run: Path, mode: str) -> dict:

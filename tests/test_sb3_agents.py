@@ -89,10 +89,11 @@ def test_sac_trains_end_to_end(mnist_dir):
     assert error == evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 200, env_kwargs=kwargs)
 
 
-def test_evaluate_refuses_a_pass_with_repeats(mnist_dir):
+def test_evaluate_counts_each_image_once_when_the_envs_do_not_divide_the_split(mnist_dir):
     model, algorithm, _ = train("a2c", 32)
-    with pytest.raises(ValueError, match="must divide"):
-        evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 300)
+    kwargs = zeros_and_ones("val", 400)
+    divides = evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 100, env_kwargs=kwargs)
+    assert divides == evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 300, env_kwargs=kwargs)
 
 
 def test_history_features_ignore_the_empty_slots(mnist_dir):

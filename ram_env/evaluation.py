@@ -1,0 +1,97 @@
+"""The test protocol as one function: every image of a fixed split gets exactly one episode.
+
+``evaluate_policy(policy, env_id, "test")`` is how any agent (an SB3 model, a random policy, your
+own) reports the number that the README's tables compare: the percentage of the fixed val or
+test split's images whose episode ends with the wrong class. It builds the native vector env
+itself, whose env ``i`` walks the split's images ``i, i + N, i + 2N, ...``, so that
+``ceil(M / N)`` rounds of N episodes cover all M images; an image seen a second time in the last
+round is not counted again. (``gym.make_vec(..., vectorization_mode="sync")`` would not do:
+its copies of the env are not told which share of the split to walk, and all show the same
+images.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+
+FIXED_SPLITS = ("val", "test")
+
+Policy = Callable[[Any, np.ndarray], Any]
+"""``policy(observations, episode_start) -> actions``, all batched over the N envs:
+observations as the (wrapped) vector env returns them, ``episode_start`` (N,) bool, True at
+each episode's first step (where a recurrent policy resets its state)."""
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """One pass over a fixed split: the error and, per image, what the episode answered."""
+
+    error: float
+    """Percent of the split's images whose episode named the wrong class."""
+    predictions: np.ndarray
+    """(M,) the class each image's episode named, in the split's order."""
+    labels: np.ndarray
+    """(M,) the true classes, in the same order."""
+
+
+def evaluate_policy(
+    policy: Policy,
+    env_id: str,
+    split: str = "test",
+    *,
+    num_envs: int = 500,
+    wrap: Callable[[VectorEnv], VectorEnv] | None = None,
+    seed: int | None = 0,
+    **env_kwargs: Any,
+) -> SplitResult:
+    """Run ``policy`` for one episode on every image of ``split`` ("val" or "test").
+
+    ``wrap`` is applied to the vector env before the pass (say, ``ram_env.wrappers``' vector
+    forms, to give the policy the spaces it was trained on); ``env_kwargs`` go to
+    ``gym.make_vec``. ``num_envs`` need not divide the split's size. ``seed`` seeds the first
+    reset (the fixed split's canvases and first glimpses do not depend on it).
+    """
+    if split not in FIXED_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(FIXED_SPLITS)}, got {split!r}")
+    if int(num_envs) != num_envs or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    envs = gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        split=split,
+        autoreset_mode=AutoresetMode.DISABLED,
+        **env_kwargs,
+    )
+    if wrap is not None:
+        envs = wrap(envs)
+    size = envs.unwrapped.num_canvases
+    labels = np.asarray(envs.unwrapped.labels)
+    predictions = np.full(size, -1, np.int64)
+    seen = np.zeros(size, bool)
+    try:
+        for round_ in range(math.ceil(size / num_envs)):
+            observations, info = envs.reset(seed=seed if round_ == 0 else None)
+            indices = np.asarray(info["index"])
+            episode_start = np.ones(num_envs, bool)
+            ended = np.zeros(num_envs, bool)
+            while not ended.all():
+                actions = policy(observations, episode_start)
+                observations, _, terminated, truncated, info = envs.step(actions)
+                episode_start = np.zeros(num_envs, bool)
+                ended |= terminated | truncated
+            first_visit = ~seen[indices]
+            predictions[indices[first_visit]] = np.asarray(info["prediction"])[first_visit]
+            seen[indices] = True
+    finally:
+        envs.close()
+    if not seen.all():
+        raise RuntimeError(f"the pass missed {int((~seen).sum())} of the {split} images")
+    error = 100.0 * float(np.mean(predictions != labels))
+    return SplitResult(error=error, predictions=predictions, labels=labels)
