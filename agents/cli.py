@@ -14,6 +14,7 @@ import typing
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import ram_env
 from agents.errors import InvalidSetting, UsageError
 
 T = TypeVar("T")
@@ -36,10 +37,12 @@ def field_docs(cls: type) -> dict[str, str]:
 
 
 def parse_config(cls: type[T], argv: list[str] | None = None, description: str = "") -> T:
-    """Build ``cls`` (a dataclass) from command-line flags; ``--help`` lists every field."""
+    """Build ``cls`` (a dataclass) from command-line flags; ``--help`` lists every field,
+    ``--version`` prints the package's version."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"ram-env {ram_env.__version__}")
     docs = field_docs(cls)
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ram_env import __version__
 from ram_env.datasets import DATA_DIR_ENV, cache_dir, fetch_mnist, resolve_data_dir, verify_dir
 from ram_env.idx import IDX_FILES, MnistDataError, find_idx_file
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m ram_env",
         description="Provision or check the MNIST files.",
     )
+    parser.add_argument("--version", action="version", version=f"ram-env {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         (

@@ -1,4 +1,4 @@
-"""agents/baselines.py and examples/train_baseline.py: the paper's supervised comparison models
+"""agents/baselines.py and agents/train_baseline.py: the paper's supervised comparison models
 see the env's own canvases, learn, measure error on whole fixed splits, and resume after a kill."""
 
 import json
@@ -32,8 +32,7 @@ from agents.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E4
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_baseline.py"
-sys.path.insert(0, str(ROOT / "examples"))
-import train_baseline  # noqa: E402
+from agents import train_baseline  # noqa: E402
 
 # A short run whose epochs last long enough (a third of a second) to be killed in the middle.
 TINY = [

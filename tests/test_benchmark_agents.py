@@ -1,8 +1,6 @@
-"""examples/benchmark_agents.py: the table it writes, and rerunning skips finished rows."""
+"""agents/benchmark_agents.py: the table it writes, and rerunning skips finished rows."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +10,7 @@ pytest.importorskip("sb3_contrib")
 pytest.importorskip("tensorboard")
 pytest.importorskip("matplotlib")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import benchmark_agents
-
+from agents import benchmark_agents
 from agents.errors import InvalidSetting
 
 

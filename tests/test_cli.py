@@ -1,6 +1,8 @@
 """agents/cli.py: command-line flags built from a dataclass and its field docstrings, range
 checks, and the entry point that reports a usage error in one line."""
 
+import configparser
+import importlib
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import ram_env
 from agents.cli import check_bounds, field_docs, parse_config, run_entry_point
 from agents.errors import InvalidSetting, RunExists
 
@@ -96,3 +99,22 @@ def test_a_script_given_a_missing_checkpoint_says_so_in_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr == f"error: {missing}: no such checkpoint\n"
+
+
+def test_every_console_script_names_a_callable_that_prints_the_version(capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("stable_baselines3")
+    setup = configparser.ConfigParser()
+    setup.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    lines = setup["options.entry_points"]["console_scripts"].strip().splitlines()
+    scripts = dict(tuple(part.strip() for part in line.split("=")) for line in lines)
+    assert {"ram-env", "ram-train-reinforce", "ram-train-sb3", "ram-reproduce-paper"} <= set(
+        scripts
+    )
+    for name, target in scripts.items():
+        module, function = target.split(":")
+        entry_point = getattr(importlib.import_module(module), function)
+        with pytest.raises(SystemExit) as exited:
+            entry_point(["--version"])
+        assert exited.value.code == 0, name
+        assert capsys.readouterr().out == f"ram-env {ram_env.__version__}\n", name

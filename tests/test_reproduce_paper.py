@@ -1,8 +1,7 @@
-"""examples/reproduce_paper.py: rows map to the right runs, a tiny table, finished rows skipped."""
+"""agents/reproduce_paper.py: rows map to the right runs, a tiny table, finished rows skipped."""
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
 pytest.importorskip("matplotlib")
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "examples"))
-import reproduce_paper  # noqa: E402
-import train_baseline  # noqa: E402
-import train_reinforce  # noqa: E402
-
+from agents import reproduce_paper, train_baseline, train_reinforce  # noqa: E402
 from agents.errors import InvalidSetting, SettingsChanged  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # One epoch of 512 episodes (RAM) or canvases (FC) per row: seconds, not hours.
 TINY = ["--table", "1a", "--rows", "fc256,ram2", "--budget", "0.001"]

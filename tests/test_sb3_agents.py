@@ -1,4 +1,4 @@
-"""SB3 agents (agents/sb3_agents.py, examples/train_sb3.py): they learn, evaluate and reload.
+"""SB3 agents (agents/sb3_agents.py, agents/train_sb3.py): they learn, evaluate and reload.
 
 The learning checks use a two-class task built from the same env (MNIST 0s and 1s, a retina
 that sees the whole digit coarsely, two glimpses), where chance is 50%.

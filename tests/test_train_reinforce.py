@@ -1,4 +1,5 @@
-"""examples/train_reinforce.py: command line, reproducibility, resuming after a kill, bad files."""
+"""agents/train_reinforce.py (examples/train_reinforce.py): command line, reproducibility,
+resuming after a kill, bad files."""
 
 import json
 import signal
@@ -16,9 +17,7 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_reinforce.py"
-sys.path.insert(0, str(ROOT / "examples"))
-import train_reinforce  # noqa: E402
-
+from agents import train_reinforce  # noqa: E402
 from agents.errors import InvalidSetting  # noqa: E402
 
 TINY = [
