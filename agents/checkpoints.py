@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,39 @@ class Progress:
     best_val: float = math.inf
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def finish_epoch(
+    run_dir: Path,
+    progress: Progress,
+    row: dict,
+    state: Callable[..., dict],
+    training: dict,
+    seconds: float,
+) -> None:
+    """Record an epoch of a run, the same way for every trainer: ``row`` (with ``epoch`` and
+    ``val_error``) joins ``progress.history``; the model becomes ``best.pt`` if its validation
+    error is the lowest so far; then ``checkpoint.pt`` and ``metrics.csv`` are written, in that
+    order, so a kill cannot leave a log row that the checkpoint does not know.
+
+    ``state(**extra)`` is the model's saveable state with ``extra`` entries (the trainer's
+    ``model_state`` or ``baseline_state``); ``training`` holds what only the checkpoint needs
+    (optimizer, schedule, settings); ``seconds`` is the run's time so far."""
+    progress.history.append(row)
+    epoch = row["epoch"]
+    if row["val_error"] < progress.best_val:
+        progress.best_val = row["val_error"]
+        save_atomically(state(epoch=epoch, val_error=progress.best_val), run_dir / "best.pt")
+    progress.first_epoch, progress.seconds = epoch + 1, seconds
+    checkpoint = state(
+        **training,
+        epoch=epoch,
+        best_val=progress.best_val,
+        seconds=seconds,
+        history=progress.history,
+    )
+    save_atomically(checkpoint, run_dir / "checkpoint.pt")
+    write_csv(run_dir / "metrics.csv", progress.history)
 
 
 def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progress:

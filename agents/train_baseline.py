@@ -40,9 +40,8 @@ from agents.baselines import (
     training_batches,
 )
 from agents.checkpoints import (
-    save_atomically,
+    finish_epoch,
     start_or_resume,
-    write_csv,
 )
 from agents.cli import parse_config, run_entry_point
 from agents.devices import resolve_device
@@ -103,13 +102,11 @@ def main(config: Config) -> dict:
     total_batches = config.epochs * math.ceil(config.images_per_epoch / config.batch_size)
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
 
-    progress = start_or_resume(run_dir, config, model, optimizer, schedule)
-    first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history
-    started = time.time() - progress.seconds
-    checkpoint_path = run_dir / "checkpoint.pt"
+    run = start_or_resume(run_dir, config, model, optimizer, schedule)
+    started = time.time() - run.seconds
     print(f"{config.model}: {count_parameters(model):,} parameters, canvases {train.canvas_shape}")
 
-    for epoch in range(first_epoch, config.epochs + 1):
+    for epoch in range(run.first_epoch, config.epochs + 1):
         # Each epoch's canvases are a function of (seed, epoch): a resumed run continues
         # exactly as the uninterrupted one would have.
         rng = np.random.default_rng([config.seed, epoch])
@@ -120,27 +117,18 @@ def main(config: Config) -> dict:
         row["val_error"] = error_rate(model, val, config.eval_batch_size)
         row["learning_rate"] = schedule.get_last_lr()[0]
         row["seconds"] = time.time() - started
-        history.append(row)
-        if row["val_error"] < best_val:
-            best_val = row["val_error"]
-            best = baseline_state(model, config.model, train, epoch=epoch, val_error=best_val)
-            save_atomically(best, run_dir / "best.pt")
-        checkpoint = baseline_state(
-            model,
-            config.model,
-            train,
-            optimizer=optimizer.state_dict(),
-            schedule=schedule.state_dict(),
-            epoch=epoch,
-            best_val=best_val,
+        finish_epoch(
+            run_dir,
+            run,
+            row,
+            lambda **extra: baseline_state(model, config.model, train, **extra),
+            {
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "config": dataclasses.asdict(config),
+            },
             seconds=time.time() - started,
-            history=history,
-            config=dataclasses.asdict(config),
         )
-        save_atomically(checkpoint, checkpoint_path)
-        # The log is written from the checkpoint's history, after it: a kill cannot leave a log
-        # row the checkpoint does not know.
-        write_csv(run_dir / "metrics.csv", history)
         print(f"epoch {epoch}: val error {row['val_error']:.2f}%, {row['seconds']:.0f} s")
 
     best_model, _ = load_baseline(run_dir / "best.pt")
@@ -151,8 +139,8 @@ def main(config: Config) -> dict:
         "model": config.model,
         "epochs": config.epochs,
         "num_parameters": count_parameters(best_model),
-        "best_epoch": min(history, key=lambda row: row["val_error"])["epoch"],
-        "best_val_error": best_val,
+        "best_epoch": min(run.history, key=lambda row: row["val_error"])["epoch"],
+        "best_val_error": run.best_val,
         "test_error": error_rate(best_model, test, config.eval_batch_size),
         "wall_seconds": time.time() - started,
     }

@@ -27,11 +27,10 @@ from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import (
+    finish_epoch,
     load_model,
     model_state,
-    save_atomically,
     start_or_resume,
-    write_csv,
 )
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
@@ -181,13 +180,11 @@ def main(config: Config) -> dict:
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
     leave_one_out = config.replicas if config.baseline == "leave_one_out" else 0
 
-    progress = start_or_resume(run_dir, config, model, optimizer, schedule)
-    first_epoch, best_val, history = progress.first_epoch, progress.best_val, progress.history
-    started = time.time() - progress.seconds
-    checkpoint_path = run_dir / "checkpoint.pt"
+    run = start_or_resume(run_dir, config, model, optimizer, schedule)
+    started = time.time() - run.seconds
     writer = SummaryWriter(run_dir / "tensorboard")
 
-    for epoch in range(first_epoch, config.epochs + 1):
+    for epoch in range(run.first_epoch, config.epochs + 1):
         # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
         # exactly as the uninterrupted one would have.
         torch.manual_seed(config.seed * 100_003 + epoch)
@@ -227,27 +224,19 @@ def main(config: Config) -> dict:
             "learning_rate": schedule.get_last_lr()[0],
             "seconds": time.time() - started,
         }
-        history.append(row)
-        if val < best_val:
-            best_val = val
-            best = model_state(model, config.env_id, env_kwargs, epoch=epoch, val_error=val)
-            save_atomically(best, run_dir / "best.pt")
-        checkpoint = model_state(
-            model,
-            config.env_id,
-            env_kwargs,
-            optimizer=optimizer.state_dict(),
-            schedule=schedule.state_dict(),
-            epoch=epoch,
-            best_val=best_val,
+        finish_epoch(
+            run_dir,
+            run,
+            row,
+            lambda **extra: model_state(model, config.env_id, env_kwargs, **extra),
+            {
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "config": dataclasses.asdict(config),
+            },
             seconds=time.time() - started,
-            history=history,
-            config=dataclasses.asdict(config),
         )
-        save_atomically(checkpoint, checkpoint_path)
-        # Logs are written from the checkpoint's history, after it: a kill cannot leave a log
-        # row the checkpoint does not know.
-        write_csv(run_dir / "metrics.csv", history)
+        # TensorBoard after the checkpoint, like the CSV log.
         for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
             writer.add_scalar(key, row[key], epoch)
         print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
@@ -273,7 +262,7 @@ def main(config: Config) -> dict:
         "location_std_start_end": [start_std, final_std],
         "device": device.type,
         "precision": config.precision,
-        "best_val_error": best_val,
+        "best_val_error": run.best_val,
         "test_error_single_trajectory": test["single"],
         "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
         "wall_seconds": time.time() - started,

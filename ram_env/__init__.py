@@ -7,11 +7,19 @@ number of glimpses; every argument of :class:`ram_env.env.GlimpseEnv` can be ove
 
 from gymnasium.envs.registration import register
 
+from ram_env.core import GlimpseConfig
 from ram_env.env import GlimpseEnv
 from ram_env.sensor import GlimpseSensor, extract_glimpses
 from ram_env.vector import GlimpseVectorEnv
 
-__all__ = ["ENV_IDS", "GlimpseEnv", "GlimpseSensor", "GlimpseVectorEnv", "extract_glimpses"]
+__all__ = [
+    "ENV_IDS",
+    "GlimpseConfig",
+    "GlimpseEnv",
+    "GlimpseSensor",
+    "GlimpseVectorEnv",
+    "extract_glimpses",
+]
 __version__ = "0.1.0"
 
 ENTRY_POINT = "ram_env.env:GlimpseEnv"

@@ -12,6 +12,7 @@ generator per env is what lets a batch of envs draw all its episodes with a few 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,39 @@ STARTS = ("random", "centre")
 EPISODE_WORDS = 3  # image index, start x, start y; the canvas's own draws follow
 
 
+@dataclass(frozen=True)
+class GlimpseConfig:
+    """What defines a glimpse environment apart from its images: ``GlimpseEnv``'s and
+    ``GlimpseVectorEnv``'s keyword arguments (see ``GlimpseEnv`` for each), validated on
+    creation and read-only afterwards (``env.config``). The task's own arguments are checked
+    against the images when the env is built (``ram_env.tasks.CanvasTask.create``)."""
+
+    split: str = "train"
+    task: str = "mnist"
+    canvas_size: int | None = None
+    num_clutter: int | None = None
+    clutter_size: int = 8
+    glimpse_size: int = 8
+    num_scales: int = 1
+    scale: int = 2
+    num_glimpses: int = 6
+    start: str = "random"
+    num_classes: int | None = None
+    data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("split", self.split, datasets.SPLITS)
+        check_choice("start", self.start, STARTS)
+        for name in ("glimpse_size", "num_scales", "scale", "num_glimpses", "num_classes"):
+            value = getattr(self, name)
+            if value is None and name == "num_classes":
+                continue
+            if not _is_whole(value) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 class GlimpseEpisodes:
-    """State and rules of ``num_envs`` glimpse episodes; see ``GlimpseEnv`` for the arguments.
+    """State and rules of ``num_envs`` glimpse episodes of one ``GlimpseConfig``.
 
     Env ``i`` walks a fixed split at indices ``shard[0] + i * shard[1] + k * num_envs * shard[1]``
     for its ``k``-th reset, so that the envs of a batch (or of several shards) share out one pass.
@@ -36,55 +68,45 @@ class GlimpseEpisodes:
     def __init__(
         self,
         num_envs: int,
-        images: np.ndarray | None = None,
-        labels: np.ndarray | None = None,
-        *,
-        split: str = "train",
-        task: str = "mnist",
-        canvas_size: int | None = None,
-        num_clutter: int | None = None,
-        clutter_size: int = 8,
-        glimpse_size: int = 8,
-        num_scales: int = 1,
-        scale: int = 2,
-        num_glimpses: int = 6,
-        start: str = "random",
-        num_classes: int | None = None,
+        images: np.ndarray | None,
+        labels: np.ndarray | None,
+        config: GlimpseConfig,
         shard: tuple[int, int] = (0, 1),
-        data_dir: str | None = None,
     ):
-        check_choice("start", start, STARTS)
-        if int(num_glimpses) != num_glimpses or num_glimpses < 1:
-            raise ValueError(f"num_glimpses must be a positive integer, got {num_glimpses!r}")
         offset, stride = shard
         if not (0 <= offset < stride):
             raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
-        check_choice("split", split, datasets.SPLITS)
+        self.config = config
         self.from_mnist = images is None
-        self.data_dir = data_dir
+        self.data_dir = config.data_dir
+        self.split = config.split
         if self.from_mnist:
             if labels is not None:
                 raise ValueError("labels given without images")
-            images, labels = datasets.load_mnist(split, data_dir)
+            images, labels = datasets.load_mnist(self.split, self.data_dir)
         images, labels = check_data(images, labels)
-        num_classes = int(labels.max()) + 1 if num_classes is None else int(num_classes)
+        num_classes = int(labels.max()) + 1 if config.num_classes is None else config.num_classes
         if labels.max() >= num_classes:
             raise ValueError(f"labels reach {labels.max()} but num_classes is {num_classes}")
 
         self.num_envs = num_envs
-        self.split = split
         self.labels = labels
         self.task = CanvasTask.create(
-            task, images.shape[1:3], canvas_size, num_clutter, clutter_size
+            config.task,
+            images.shape[1:3],
+            config.canvas_size,
+            config.num_clutter,
+            config.clutter_size,
         )
-        self.generator = CanvasGenerator(images, self.task, split)
-        self.sensor = GlimpseSensor(glimpse_size, num_scales, scale)
-        self.num_glimpses = int(num_glimpses)
-        self.num_classes = num_classes
-        self.start = start
+        self.generator = CanvasGenerator(images, self.task, self.split)
+        self.sensor = GlimpseSensor(config.glimpse_size, config.num_scales, config.scale)
+        self.num_glimpses = int(config.num_glimpses)
+        self.num_classes = int(num_classes)
+        self.start = config.start
         self.has_channels = images.ndim == 4
 
-        glimpse_shape = (num_scales, *images.shape[3:], glimpse_size, glimpse_size)
+        size = config.glimpse_size
+        glimpse_shape = (config.num_scales, *images.shape[3:], size, size)
         location_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.observation_space = spaces.Dict(
             glimpse=spaces.Box(0.0, 1.0, glimpse_shape, np.float32), location=location_space
@@ -349,6 +371,11 @@ class GlimpseSettings:
     _episodes: GlimpseEpisodes
 
     @property
+    def config(self) -> GlimpseConfig:
+        """The env's keyword arguments, validated and frozen (the images apart)."""
+        return self._episodes.config
+
+    @property
     def split(self) -> str:
         """``"train"``, ``"val"`` or ``"test"``."""
         return self._episodes.split
@@ -391,6 +418,14 @@ class GlimpseSettings:
     def sensor(self) -> GlimpseSensor:
         """The retina: glimpse size g, number of scales k, scale."""
         return self._episodes.sensor
+
+
+def _is_whole(value: Any) -> bool:
+    """Whether ``value`` is a number equal to an integer (3 and 3.0 are; "3" and 3.5 are not)."""
+    try:
+        return int(value) == value
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _is_integer(value: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from ram_env.core import GlimpseEpisodes, GlimpseSettings
+from ram_env.core import GlimpseConfig, GlimpseEpisodes, GlimpseSettings
 from ram_env.rendering import episode_frame
 
 ONE_ENV = np.array([0])
@@ -63,6 +63,9 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
     raises ``RuntimeError``.
 
     ## Arguments
+    Keyword arguments, as ``gym.make(id, **kwargs)`` passes them; all but the images, ``shard``
+    and ``render_mode`` are read back, validated and frozen, as ``env.config`` (a
+    ``ram_env.GlimpseConfig``, the same on ``GlimpseVectorEnv``).
     - ``images``, ``labels``: your own data, uint8 (N, H, W) or (N, H, W, C) and integer (N,);
       by default the MNIST ``split`` is loaded (see ``ram_env.datasets``).
     - ``split``: ``"train"`` (random episodes) or ``"val"`` / ``"test"`` (the fixed sets).
@@ -101,8 +104,20 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
         images: np.ndarray | None = None,
         labels: np.ndarray | None = None,
         *,
+        split: str = "train",
+        task: str = "mnist",
+        canvas_size: int | None = None,
+        num_clutter: int | None = None,
+        clutter_size: int = 8,
+        glimpse_size: int = 8,
+        num_scales: int = 1,
+        scale: int = 2,
+        num_glimpses: int = 6,
+        start: str = "random",
+        num_classes: int | None = None,
+        shard: tuple[int, int] = (0, 1),
+        data_dir: str | None = None,
         render_mode: str | None = None,
-        **kwargs: Any,
     ):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(
@@ -110,7 +125,21 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
                 f"got {render_mode!r}"
             )
         self.render_mode = render_mode
-        self._episodes = GlimpseEpisodes(1, images, labels, **kwargs)
+        config = GlimpseConfig(
+            split=split,
+            task=task,
+            canvas_size=canvas_size,
+            num_clutter=num_clutter,
+            clutter_size=clutter_size,
+            glimpse_size=glimpse_size,
+            num_scales=num_scales,
+            scale=scale,
+            num_glimpses=num_glimpses,
+            start=start,
+            num_classes=num_classes,
+            data_dir=data_dir,
+        )
+        self._episodes = GlimpseEpisodes(1, images, labels, config, shard)
         self.observation_space = self._episodes.observation_space
         self.action_space = self._episodes.action_space
         self._seeded = False  # episode keys come from np_random once it is first seeded

@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from ram_env.core import GlimpseEpisodes, GlimpseSettings
+from ram_env.core import GlimpseConfig, GlimpseEpisodes, GlimpseSettings
 from ram_env.rendering import episode_frame
 
 
@@ -71,9 +71,20 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
         images: np.ndarray | None = None,
         labels: np.ndarray | None = None,
         *,
+        split: str = "train",
+        task: str = "mnist",
+        canvas_size: int | None = None,
+        num_clutter: int | None = None,
+        clutter_size: int = 8,
+        glimpse_size: int = 8,
+        num_scales: int = 1,
+        scale: int = 2,
+        num_glimpses: int = 6,
+        start: str = "random",
+        num_classes: int | None = None,
+        data_dir: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
-        **kwargs: Any,
     ):
         if int(num_envs) != num_envs or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
@@ -82,13 +93,25 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
                 f"render_mode must be None or one of {self.metadata['render_modes']}, "
                 f"got {render_mode!r}"
             )
-        if "shard" in kwargs:
-            raise ValueError("GlimpseVectorEnv shards fixed splits over its envs itself")
         self.num_envs = int(num_envs)
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
         self.render_mode = render_mode
-        self._episodes = GlimpseEpisodes(self.num_envs, images, labels, **kwargs)
+        config = GlimpseConfig(
+            split=split,
+            task=task,
+            canvas_size=canvas_size,
+            num_clutter=num_clutter,
+            clutter_size=clutter_size,
+            glimpse_size=glimpse_size,
+            num_scales=num_scales,
+            scale=scale,
+            num_glimpses=num_glimpses,
+            start=start,
+            num_classes=num_classes,
+            data_dir=data_dir,
+        )
+        self._episodes = GlimpseEpisodes(self.num_envs, images, labels, config)
         self.single_observation_space = self._episodes.observation_space
         self.single_action_space = self._episodes.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

@@ -8,6 +8,7 @@ in every autoreset mode. All tests run on the real MNIST (skipped without ``$RAM
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 import warnings
@@ -161,6 +162,11 @@ def test_autoreset_mode_is_in_the_metadata(mode):
     assert GlimpseVectorEnv.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP
 
 
+def test_the_vector_env_has_no_shard_argument_it_shards_itself():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'shard'"):
+        gym.make_vec(CHEAP_ID, num_envs=2, split="val", shard=(0, 2))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -168,7 +174,6 @@ def test_autoreset_mode_is_in_the_metadata(mode):
             {"render_mode": "human"},
             r"render_mode must be None or one of \['rgb_array'\], got 'human'",
         ),
-        ({"shard": (0, 2)}, r"shards fixed splits over its envs itself"),
         ({"num_envs": 0}, r"num_envs must be a positive integer, got 0"),
         ({"num_envs": 2.5}, r"num_envs must be a positive integer, got 2\.5"),
         ({"autoreset_mode": "sometimes"}, r"sometimes"),
@@ -643,8 +648,12 @@ def test_both_envs_share_one_read_only_public_surface(env_id):
     is the same on GlimpseEnv and GlimpseVectorEnv, and cannot be changed through them."""
     single = gym.make(env_id, split="val").unwrapped
     vector = native_env(env_id, 2, split="val")
-    for name in ("split", "task", "num_glimpses", "num_classes", "num_canvases"):
+    for name in ("config", "split", "task", "num_glimpses", "num_classes", "num_canvases"):
         assert getattr(single, name) == getattr(vector, name), name
+    spec = gym.spec(env_id).kwargs
+    assert {key: getattr(single.config, key) for key in spec} == spec
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        vector.config.num_glimpses = 2
     assert_same(single.labels, vector.labels)
     assert vector.num_canvases == len(vector.labels) == 5000
     assert (vector.sensor.patch_size, vector.sensor.num_patches) == (
@@ -654,7 +663,7 @@ def test_both_envs_share_one_read_only_public_surface(env_id):
     assert vector.generator.task == vector.task
     with pytest.raises(ValueError, match="read-only"):
         vector.labels[0] = 3
-    for name in ("task", "num_glimpses", "labels"):
+    for name in ("config", "task", "num_glimpses", "labels"):
         with pytest.raises(AttributeError):
             setattr(vector, name, None)
     single.reset(seed=0, options={"index": 9})
