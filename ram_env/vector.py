@@ -205,6 +205,15 @@ class GlimpseVectorEnv(GlimpseSettings, VectorEnv):
             infos.update(final_info)
         return result["observations"], rewards, terminated, np.zeros(self.num_envs, bool), infos
 
+    @property
+    def resets_at_next_step(self) -> np.ndarray:
+        """(N,) bool, a copy: the envs that the next ``step`` resets instead of stepping, their
+        actions ignored (``NEXT_STEP`` mode: those whose episode ended at the last step; never any
+        in the other modes). Wrappers read it here rather than keep their own copy."""
+        if self.autoreset_mode != AutoresetMode.NEXT_STEP:
+            return np.zeros(self.num_envs, bool)
+        return self._needs_reset.copy()
+
     def render(self) -> tuple[np.ndarray, ...] | None:
         """Each env's frame, as its GlimpseEnv's ``render()`` would draw it (see the docstring)."""
         if self.render_mode is None:

@@ -300,33 +300,17 @@ def _check_grid(grid: tuple[int, int]) -> tuple[int, int]:
 # -- vector-env wrappers --------------------------------------------------------------------------
 
 
-class _PendingResets:
-    """The envs that a ``NEXT_STEP`` vector env resets at its next step (those whose episode
-    ended at the last one); never any in the other autoreset modes."""
-
-    def __init__(self, env: VectorEnv):
-        mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
-        self.next_step = mode == AutoresetMode.NEXT_STEP
-        self.envs = np.zeros(env.num_envs, bool)
-
-    def reset(self, mask: np.ndarray | None) -> None:
-        """The envs in ``mask`` (all if None) were reset by ``reset``."""
-        self.envs[slice(None) if mask is None else np.asarray(mask, bool)] = False
-
-    def step(self, terminated: np.ndarray, truncated: np.ndarray) -> np.ndarray:
-        """Record a step's ended episodes; returns the envs that this step reset (a mask)."""
-        reset = self.envs
-        self.envs = (terminated | truncated) if self.next_step else np.zeros_like(reset)
-        return reset
-
-
 class _VectorAction(VectorWrapper):
     """Shared by the vector action wrappers: the wrapped env's ``autoreset_mode`` as an
-    attribute (Gymnasium's vector envs have one, and clients such as TorchRL read it)."""
+    attribute (Gymnasium's vector envs have one, and clients such as TorchRL read it), and
+    which envs the next step resets (their actions are ignored; the env itself says which)."""
 
     @property
     def autoreset_mode(self) -> AutoresetMode:
         return self.env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+
+    def _resetting(self) -> np.ndarray:
+        return self.env.unwrapped.resets_at_next_step
 
 
 class FlatActionsVector(_VectorAction):
@@ -351,23 +335,14 @@ class GridActionsVector(_VectorAction):
         self.num_classes = int(env.single_action_space["label"].n)
         self.single_action_space = spaces.MultiDiscrete([*self.grid, self.num_classes])
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._pending = _PendingResets(env)
-
-    def reset(self, *, seed=None, options: dict | None = None):
-        mask = (options or {}).get("reset_mask")
-        result = self.env.reset(seed=seed, options=options)
-        self._pending.reset(mask)
-        return result
 
     def step(self, actions: np.ndarray):
         actions = np.asarray(actions)
-        resetting = self._pending.envs
+        resetting = self._resetting()
         if resetting.any() and actions.shape == (self.num_envs, 3):
             # NEXT_STEP ignores these envs' actions, as SyncVectorEnv over GridActions does
             actions = np.where(resetting[:, None], 0, actions)
-        result = self.env.step(grid_to_dict(actions, self.grid, self.num_classes))
-        self._pending.step(result[2], result[3])
-        return result
+        return self.env.step(grid_to_dict(actions, self.grid, self.num_classes))
 
 
 class DiscreteActionsVector(GridActionsVector):
@@ -380,15 +355,17 @@ class DiscreteActionsVector(GridActionsVector):
 
     def step(self, actions: np.ndarray):
         actions = np.asarray(actions)
-        if self._pending.envs.any() and actions.shape == (self.num_envs,):
+        resetting = self._resetting()
+        if resetting.any() and actions.shape == (self.num_envs,):
             # NEXT_STEP ignores these envs' actions, as SyncVectorEnv over DiscreteActions does
-            actions = np.where(self._pending.envs, 0, actions)
+            actions = np.where(resetting, 0, actions)
         return super().step(discrete_to_grid(actions, self.grid, self.num_classes))
 
 
 class _VectorObservations(VectorWrapper):
-    """Shared bookkeeping of the vector observation wrappers: which envs begin an episode at
-    each call, in every autoreset mode, and the per-env ``final_obs`` of ``SAME_STEP``."""
+    """Shared by the vector observation wrappers: which envs begin an episode at each call
+    (asked of the env, in every autoreset mode), and the per-env ``final_obs`` of
+    ``SAME_STEP``."""
 
     def __init__(self, env: VectorEnv):
         _check_glimpse_env(env)
@@ -396,19 +373,17 @@ class _VectorObservations(VectorWrapper):
         self.autoreset_mode: AutoresetMode = env.metadata.get(
             "autoreset_mode", AutoresetMode.NEXT_STEP
         )
-        self._pending = _PendingResets(env)
 
     def reset(self, *, seed=None, options: dict | None = None):
         mask = (options or {}).get("reset_mask")
         observations, infos = self.env.reset(seed=seed, options=options)
         envs = np.arange(self.num_envs) if mask is None else np.flatnonzero(mask)
-        self._pending.reset(mask)
         return self.transform(observations, began=envs, went_on=np.zeros(0, np.intp)), infos
 
     def step(self, actions):
+        began = self.env.unwrapped.resets_at_next_step  # NEXT_STEP: these begin anew
         observations, rewards, terminated, truncated, infos = self.env.step(actions)
         ended = terminated | truncated
-        began = self._pending.step(terminated, truncated)  # NEXT_STEP
         if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
             infos = dict(infos)
             infos["final_obs"] = self.transform_final(infos["final_obs"], ended)

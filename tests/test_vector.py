@@ -867,3 +867,26 @@ def test_pickle_mid_episode(env_id, mode):
         actions = random_actions(rng, 3)
         assert_same(clone.step(copied(actions)), env.step(actions), f"step {t}")
     assert_same(clone.reset(), env.reset(), "unseeded reset")
+
+
+@all_modes
+def test_resets_at_next_step_names_the_envs_the_next_step_resets(mode):
+    """Wrappers ask the env which envs' actions the next step ignores: in NEXT_STEP, those whose
+    episode just ended, until the step that resets them; never any in the other modes."""
+    env = native_env(CHEAP_ID, 3, mode, split="val")
+    rng = np.random.default_rng(0)
+    env.reset(seed=0)
+    env.reset(options={"reset_mask": np.array([False, True, False])})
+    assert not env.resets_at_next_step.any()
+    for _ in range(env.num_glimpses - 1):
+        env.step(random_actions(rng, 3, env.num_classes))
+        assert not env.resets_at_next_step.any()
+    _, _, terminated, _, _ = env.step(random_actions(rng, 3, env.num_classes))
+    assert terminated.all()
+    expected = terminated if mode == AutoresetMode.NEXT_STEP else np.zeros(3, bool)
+    assert np.array_equal(env.resets_at_next_step, expected)
+    env.resets_at_next_step[:] = False  # a copy: the env's own state is untouched
+    assert np.array_equal(env.resets_at_next_step, expected)
+    if mode == AutoresetMode.NEXT_STEP:
+        env.step(random_actions(rng, 3, env.num_classes))  # the reset step
+        assert not env.resets_at_next_step.any()
