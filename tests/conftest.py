@@ -3,10 +3,12 @@
 That is ``$RAM_ENV_DATA_DIR`` if set (CI sets it to the shared copy of the four official files,
 ../shared/data/mnist), else the user cache that ``ram_env`` fills on first use
 (``~/.cache/ram_env``, gzipped or not). When neither has the files, tests that need real data
-are skipped, saying how to fetch them: the tests never touch the network. Use either
+are skipped, saying how to fetch them: the tests never touch the network. One way each:
 
-- the ``requires_mnist`` marker (``from conftest import requires_mnist``), or
-- the session fixture ``mnist_dir`` (which skips), for fixtures that build MNIST environments.
+- tests and test modules that need MNIST: the ``requires_mnist`` marker
+  (``from conftest import requires_mnist``; a module sets ``pytestmark = requires_mnist``);
+- fixtures that build MNIST environments: the session fixture ``mnist_dir`` (which skips);
+- optional packages (torch, SB3, ...): ``pytest.importorskip`` at the top of the module.
 
 If the variable is set but the files are missing or corrupt the tests fail loudly (that is a real
 problem, not a reason to skip).

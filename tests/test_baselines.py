@@ -13,6 +13,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import requires_mnist
 
 torch = pytest.importorskip("torch")
 
@@ -75,8 +76,9 @@ def env_canvas_and_label(env: gym.Env, index: int) -> tuple[np.ndarray, int]:
     return canvas, info["label"]
 
 
+@requires_mnist
 @pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
-def test_fixed_canvases_and_labels_are_the_envs(env_id, mnist_dir):
+def test_fixed_canvases_and_labels_are_the_envs(env_id):
     for split, indices in (("test", [0, 1, 4321, 9999]), ("val", [0, 4999])):
         source = canvas_source(env_id, split)
         env = gym.make(env_id, split=split)
@@ -94,7 +96,8 @@ def test_fixed_canvases_and_labels_are_the_envs(env_id, mnist_dir):
         env.close()
 
 
-def test_training_canvases_depend_on_the_seed_only(mnist_dir):
+@requires_mnist
+def test_training_canvases_depend_on_the_seed_only():
     source = canvas_source("GlimpseMNIST-Translated60-v0", "train")
 
     def draw(seed, epoch):
@@ -128,7 +131,8 @@ class ConstantClass(torch.nn.Module):
         return logits
 
 
-def test_error_rate_counts_every_canvas_of_the_split(mnist_dir):
+@requires_mnist
+def test_error_rate_counts_every_canvas_of_the_split():
     source = canvas_source("GlimpseMNIST-Cluttered100-v0", "val")
     for label in (1, 7):
         expected = 100.0 * np.mean(source.labels != label)
@@ -158,7 +162,8 @@ def test_architectures():
         assert model.classifier[0].out_features == 256
 
 
-def test_fully_connected_learns_on_a_small_subset(mnist_dir):
+@requires_mnist
+def test_fully_connected_learns_on_a_small_subset():
     train = canvas_source("GlimpseMNIST-v0", "train")
     val = canvas_source("GlimpseMNIST-v0", "val")
     torch.manual_seed(0)
@@ -171,7 +176,8 @@ def test_fully_connected_learns_on_a_small_subset(mnist_dir):
     assert chance > 75 and error_rate(model, val) < 20  # 10 classes: chance is 90%
 
 
-def test_bad_input_is_refused_clearly(tmp_path, mnist_dir):
+@requires_mnist
+def test_bad_input_is_refused_clearly(tmp_path):
     with pytest.raises(ValueError, match="unknown model 'mlp'; choose one of fc64, fc256, conv"):
         make_model("mlp", (1, 28, 28), 10)
     with pytest.raises(ValueError, match="unknown env id 'GlimpseMNIST-Cluttered80-v0'"):
@@ -214,7 +220,8 @@ def outcome(run_dir: Path) -> tuple[list[list[str]], dict, dict]:
     return rows, results, weights
 
 
-def test_a_killed_run_resumes_to_the_same_result(tmp_path, mnist_dir):
+@requires_mnist
+def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     common = [*TINY, "--runs-dir", str(tmp_path)]
     whole = train_baseline.main(
         train_baseline.parse_config(train_baseline.Config, [*common, "--run-name", "whole"])
@@ -254,7 +261,8 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path, mnist_dir):
     assert math.isclose(whole["num_parameters"], 3600 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10)
 
 
-def test_existing_runs_are_refused_unless_resumed_with_the_same_settings(tmp_path, mnist_dir):
+@requires_mnist
+def test_existing_runs_are_refused_unless_resumed_with_the_same_settings(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "notes.txt").write_text("mine")

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import requires_mnist
 
 pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
@@ -14,7 +15,8 @@ from agents import benchmark_agents
 from agents.errors import InvalidSetting
 
 
-def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path, mnist_dir):
+@requires_mnist
+def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path):
     config = benchmark_agents.Config(
         steps=2048, rows="chance,a2c", evaluations=1, runs_dir=str(tmp_path), name="b", threads=1
     )

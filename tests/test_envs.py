@@ -15,7 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same, differs, run_json_script
+from conftest import assert_same, differs, requires_mnist, run_json_script
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers.common import PassiveEnvChecker
@@ -87,20 +87,23 @@ def val_envs(mnist_dir) -> dict[str, gym.Env]:
 # --- the Gymnasium API ------------------------------------------------------------------------
 
 
+@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_check_env_passes_without_warnings(env_id, split, mnist_dir):
+def test_check_env_passes_without_warnings(env_id, split):
     env = gym.make(env_id, split=split)
     check_env_silently(env.unwrapped)
 
 
+@requires_mnist
 @all_ids
-def test_render_mode_env_passes_check_env(env_id, mnist_dir):
+def test_render_mode_env_passes_check_env(env_id):
     check_env_silently(gym.make(env_id, split="val", render_mode="rgb_array").unwrapped)
 
 
+@requires_mnist
 @all_ids
-def test_gym_make_with_the_passive_env_checker(env_id, mnist_dir):
+def test_gym_make_with_the_passive_env_checker(env_id):
     env = gym.make(env_id)
     chain, inner = [], env
     while isinstance(inner, gym.Wrapper):
@@ -161,8 +164,9 @@ def test_make_by_module_path_without_import(env_id, made_in_subprocess):
 # --- seeding, pickling, specs -----------------------------------------------------------------
 
 
+@requires_mnist
 @all_ids
-def test_seeding_is_deterministic(env_id, mnist_dir):
+def test_seeding_is_deterministic(env_id):
     env_a, env_b = gym.make(env_id), gym.make(env_id)
     actions = random_actions(env_a, 2 * env_a.unwrapped.num_glimpses, seed=5)
     for seed in (123, None):  # a seeded episode, then one that continues from its RNG
@@ -176,8 +180,9 @@ def test_seeding_is_deterministic(env_id, mnist_dir):
     assert_same(env_b.reset(seed=1), first)
 
 
+@requires_mnist
 @all_ids
-def test_pickle_mid_episode(env_id, mnist_dir):
+def test_pickle_mid_episode(env_id):
     env = gym.make(env_id)
     env.reset(seed=9)
     actions = random_actions(env, 2 * env.unwrapped.num_glimpses, seed=3)
@@ -197,8 +202,9 @@ def test_pickle_mid_episode(env_id, mnist_dir):
     assert_same(play(clone, actions[:steps]), play(env, actions[:steps]))
 
 
+@requires_mnist
 @all_ids
-def test_spec_json_round_trip(env_id, mnist_dir):
+def test_spec_json_round_trip(env_id):
     env = gym.make(env_id, split="val", num_glimpses=3)
     text = env.spec.to_json()
     restored = EnvSpec.from_json(text)
@@ -254,8 +260,9 @@ def test_wrong_answer_gets_nothing(env_id, val_envs):
     assert info["label"] == label and info["prediction"] == wrong
 
 
+@requires_mnist
 @all_ids
-def test_episode_length_is_num_glimpses(env_id, mnist_dir):
+def test_episode_length_is_num_glimpses(env_id):
     for num_glimpses in (1, 3):
         env = gym.make(env_id, split="val", num_glimpses=num_glimpses).unwrapped
         env.reset(seed=0)
@@ -283,9 +290,10 @@ def test_glimpse_at_digit_sees_more_ink_than_far_corner(env_id, val_envs):
         assert not at_corner[0].any()
 
 
+@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["val", "test"])
-def test_fixed_splits_walk_through_the_images(env_id, split, mnist_dir):
+def test_fixed_splits_walk_through_the_images(env_id, split):
     env = gym.make(env_id, split=split).unwrapped
     for seed in (0, 7):
         indices = [env.reset(seed=seed)[1]["index"]]
@@ -296,9 +304,10 @@ def test_fixed_splits_walk_through_the_images(env_id, split, mnist_dir):
     assert env.reset()[1]["index"] == 5
 
 
+@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["train", "val"])
-def test_location_option_moves_only_the_first_glimpse(env_id, split, mnist_dir):
+def test_location_option_moves_only_the_first_glimpse(env_id, split):
     """options['location'] is where the first glimpse is taken (clipped like a step's); the
     canvas is the one the same reset gives without it, and the next step is unaffected."""
     chosen, plain = (gym.make(env_id, split=split).unwrapped for _ in range(2))
@@ -315,9 +324,10 @@ def test_location_option_moves_only_the_first_glimpse(env_id, split, mnist_dir):
     assert_same(chosen.step(action)[0], plain.step(action)[0])
 
 
+@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["val", "test"])
-def test_index_option_gives_the_same_canvas(env_id, split, mnist_dir):
+def test_index_option_gives_the_same_canvas(env_id, split):
     env_a = gym.make(env_id, split=split).unwrapped
     env_b = gym.make(env_id, split=split).unwrapped
     centre = {"start": "centre"}
@@ -362,8 +372,9 @@ def test_observations_lie_in_the_space_and_locations_are_clipped(env_id, val_env
 # --- rendering --------------------------------------------------------------------------------
 
 
+@requires_mnist
 @all_ids
-def test_render_rgb_array(env_id, mnist_dir):
+def test_render_rgb_array(env_id):
     env = gym.make(env_id, split="val", render_mode="rgb_array").unwrapped
     height, width = canvas_shape(env)
     g = env.sensor.patch_size
@@ -441,7 +452,8 @@ def test_bad_actions_raise_and_do_not_advance(action, message, val_envs):
         assert_same(obs, first)
 
 
-def test_stepping_before_reset_or_after_the_end_raises(mnist_dir):
+@requires_mnist
+def test_stepping_before_reset_or_after_the_end_raises():
     env = gym.make(ONE_ID, split="val", num_glimpses=2).unwrapped
     action = {"location": [0.0, 0.0], "label": 0}
     with pytest.raises(RuntimeError, match="reset"):
@@ -469,6 +481,7 @@ def test_bad_reset_options(options, message, val_envs):
         env.reset(seed=0, options=options)
 
 
+@requires_mnist
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -485,7 +498,7 @@ def test_bad_reset_options(options, message, val_envs):
         ({"labels": np.zeros(3, np.int64)}, r"labels given without images"),
     ],
 )
-def test_bad_constructor_arguments(kwargs, message, mnist_dir):
+def test_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GlimpseEnv(**{"split": "val", **kwargs})
 
@@ -586,9 +599,10 @@ REJECTED_RESETS = [
 ]
 
 
+@requires_mnist
 @pytest.mark.parametrize("split", ["train", "val"])
 @pytest.mark.parametrize(("options", "message"), REJECTED_RESETS)
-def test_rejected_reset_changes_nothing(options, message, split, mnist_dir):
+def test_rejected_reset_changes_nothing(options, message, split):
     env, twin = (gym.make(ONE_ID, split=split).unwrapped for _ in range(2))
     assert_same(env.reset(seed=0), twin.reset(seed=0))
     with pytest.raises(ValueError, match=message):

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import requires_mnist
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
@@ -61,7 +62,8 @@ def test_rows_become_the_runs_the_paper_describes():
     assert reproduce_paper.PAPER["2b"]["ram6"].version == "arXiv"
 
 
-def test_a_tiny_table_then_a_rerun_that_skips_finished_rows(tmp_path, mnist_dir, monkeypatch):
+@requires_mnist
+def test_a_tiny_table_then_a_rerun_that_skips_finished_rows(tmp_path, monkeypatch):
     argv = [*TINY, "--runs-dir", str(tmp_path)]
     text = reproduce_paper.main(reproduce_paper.parse_config(reproduce_paper.Config, argv))
     folder = tmp_path / "1a"

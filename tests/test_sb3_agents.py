@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import requires_mnist
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
@@ -57,10 +58,11 @@ def train(name: str, steps: int):
 
 
 # DQN (off-policy, one Discrete action: 8 x 8 grid cells x 2 labels) needs a few more steps.
+@requires_mnist
 @pytest.mark.parametrize(
     ("name", "steps"), [("ppo", 4000), ("a2c", 4000), ("recurrent_ppo", 4000), ("dqn", 6000)]
 )
-def test_algorithms_learn_a_two_class_task(name, steps, mnist_dir):
+def test_algorithms_learn_a_two_class_task(name, steps):
     torch.set_num_threads(1)
     model, algorithm, _ = train(name, steps)
     if name == "dqn":
@@ -76,7 +78,8 @@ def test_algorithms_learn_a_two_class_task(name, steps, mnist_dir):
     assert error < 25.0, f"{name}: {error:.1f}% error on two classes (chance: 50%)"
 
 
-def test_sac_trains_end_to_end(mnist_dir):
+@requires_mnist
+def test_sac_trains_end_to_end():
     """SAC learns this task slowly (its label is the argmax of a Box action); here: it updates
     every part of its policy and evaluates one episode per image."""
     torch.set_num_threads(1)
@@ -89,14 +92,16 @@ def test_sac_trains_end_to_end(mnist_dir):
     assert error == evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 200, env_kwargs=kwargs)
 
 
-def test_evaluate_counts_each_image_once_when_the_envs_do_not_divide_the_split(mnist_dir):
+@requires_mnist
+def test_evaluate_counts_each_image_once_when_the_envs_do_not_divide_the_split():
     model, algorithm, _ = train("a2c", 32)
     kwargs = zeros_and_ones("val", 400)
     divides = evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 100, env_kwargs=kwargs)
     assert divides == evaluate(model, algorithm, "GlimpseMNIST-v0", "val", 300, env_kwargs=kwargs)
 
 
-def test_history_features_ignore_the_empty_slots(mnist_dir):
+@requires_mnist
+def test_history_features_ignore_the_empty_slots():
     """Slots after the current step are zero in the env; even if they were not, the extractor
     masks them, so features depend only on what was seen."""
     torch.manual_seed(0)
@@ -123,7 +128,8 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path, mnist_dir):
+@requires_mnist
+def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path):
     common = ["--threads", "1", "--eval-envs", "1000"]
     result = run_script(
         "--algo", "a2c", "--total-steps", "3000", "--eval-every", "1500",
@@ -148,7 +154,8 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path, mnist_dir):
     assert again.returncode != 0 and "exists" in again.stderr
 
 
-def test_train_sb3_names_what_is_wrong(tmp_path, mnist_dir):
+@requires_mnist
+def test_train_sb3_names_what_is_wrong(tmp_path):
     result = run_script("--algo", "td3", "--runs-dir", str(tmp_path))
     assert result.returncode != 0 and "--algo must be one of" in result.stderr
     for bad, message in [

@@ -12,7 +12,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import run_json_script
+from conftest import requires_mnist, run_json_script
 from gymnasium.vector import AutoresetMode
 
 pytest.importorskip("stable_baselines3")
@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ONE_ID = "GlimpseMNIST-Translated60-v0"
 CHEAP_ID = "GlimpseMNIST-v0"
 
-pytestmark = pytest.mark.usefixtures("mnist_dir")
+pytestmark = requires_mnist
 
 
 def random_actions(rng: np.random.Generator, n: int, num_classes: int = 10) -> dict:
@@ -74,7 +74,8 @@ print(json.dumps({"modules": modules, "before": before, "after": after}))
 """
 
 
-def test_no_module_of_ram_env_imports_sb3_or_torch(mnist_dir):
+@requires_mnist
+def test_no_module_of_ram_env_imports_sb3_or_torch():
     """The design rule: every module of the environment package, imported in a fresh
     interpreter and used, leaves torch and SB3 out; the adapters that need them are in agents."""
     result = run_json_script(IMPORT_SCRIPT)

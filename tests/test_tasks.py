@@ -7,6 +7,7 @@ import hashlib
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import requires_mnist
 
 import ram_env
 from ram_env import datasets
@@ -81,8 +82,9 @@ def val_images(mnist_dir):
 # --- Pinning the fixed test sets --------------------------------------------------------------
 
 
+@requires_mnist
 @pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
-def test_fixed_test_set_is_pinned(env_id, mnist_dir):
+def test_fixed_test_set_is_pinned(env_id):
     gen = gym.make(env_id, split="test").unwrapped.generator
     canvases, boxes = gen.fixed(np.arange(8))
     assert canvases.dtype == np.uint8

@@ -11,6 +11,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import requires_mnist
 from gymnasium.vector import AutoresetMode
 
 torch = pytest.importorskip("torch")
@@ -23,7 +24,7 @@ N = 5
 ONE_ID = "GlimpseMNIST-Translated60-v0"
 
 all_ids = pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
-pytestmark = pytest.mark.usefixtures("mnist_dir")
+pytestmark = requires_mnist
 
 
 def random_actions(rng: np.random.Generator, n: int = N) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from conftest import requires_mnist
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
@@ -81,7 +82,8 @@ def test_help_lists_every_setting():
         assert "--" + field.name.replace("_", "-") in text
 
 
-def test_same_seed_same_numbers(tmp_path, mnist_dir):
+@requires_mnist
+def test_same_seed_same_numbers(tmp_path):
     for name in ("a", "b"):
         config = train_reinforce.parse_config(
             train_reinforce.Config,
@@ -95,7 +97,8 @@ def test_same_seed_same_numbers(tmp_path, mnist_dir):
     assert 0 <= results["test_error_single_trajectory"] < 90  # better than chance already
 
 
-def test_a_killed_run_resumes_to_the_same_result(tmp_path, mnist_dir):
+@requires_mnist
+def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     common = [*TINY, "--epochs", "3", "--runs-dir", str(tmp_path)]
     assert run_script([*common, "--run-name", "whole"]).returncode == 0
 
@@ -123,7 +126,8 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path, mnist_dir):
     assert_same_outcome(tmp_path / "whole", tmp_path / "killed")
 
 
-def test_bad_checkpoint_and_existing_run_are_refused(tmp_path, mnist_dir):
+@requires_mnist
+def test_bad_checkpoint_and_existing_run_are_refused(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
@@ -135,7 +139,8 @@ def test_bad_checkpoint_and_existing_run_are_refused(tmp_path, mnist_dir):
     assert (run_dir / "checkpoint.pt").read_bytes() == b"not a checkpoint"  # nothing lost
 
 
-def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
+@requires_mnist
+def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
     args = [*TINY, "--epochs", "1", "--first-glimpse", "env", "--run-name", "r"]
     config = train_reinforce.parse_config(
         train_reinforce.Config, [*args, "--runs-dir", str(tmp_path)]
@@ -176,7 +181,8 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path, mnist_dir):
     assert bad.returncode != 0 and "unreadable checkpoint" in bad.stderr
 
 
-def test_a_run_with_random_locations_trains_and_evaluates(tmp_path, mnist_dir):
+@requires_mnist
+def test_a_run_with_random_locations_trains_and_evaluates(tmp_path):
     args = [*TINY, "--epochs", "2", "--random-locations", "--runs-dir", str(tmp_path)]
     for name in ("a", "b"):
         config = train_reinforce.parse_config(train_reinforce.Config, [*args, "--run-name", name])
@@ -220,7 +226,8 @@ def test_the_location_std_is_the_tasks_unless_given():
         stds(config(final_location_std=0.0), "cluttered")
 
 
-def test_the_location_std_falls_over_the_run(tmp_path, mnist_dir):
+@requires_mnist
+def test_the_location_std_falls_over_the_run(tmp_path):
     args = [*TINY, "--epochs", "2", "--final-location-std", "0.05", "--runs-dir", str(tmp_path)]
     results = train_reinforce.main(train_reinforce.parse_config(train_reinforce.Config, args))
     assert results["location_std_start_end"] == [0.15, 0.05]  # MNIST's start, the given end
@@ -229,7 +236,8 @@ def test_the_location_std_falls_over_the_run(tmp_path, mnist_dir):
     assert last["ram_config"]["location_std"] == pytest.approx(0.05 + 0.1 / 32)
 
 
-def test_a_learned_first_glimpse_with_replicas_trains_and_evaluates(tmp_path, mnist_dir):
+@requires_mnist
+def test_a_learned_first_glimpse_with_replicas_trains_and_evaluates(tmp_path):
     args = [*TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--run-name", "r"]
     args += ["--first-glimpse", "learned", "--replicas", "4", "--baseline", "leave_one_out"]
     results = train_reinforce.main(train_reinforce.parse_config(train_reinforce.Config, args))
@@ -289,7 +297,8 @@ def test_the_first_glimpse_is_learned_unless_there_is_no_location_policy():
     assert first(config(first_glimpse="centre")) == "centre"
 
 
-def test_a_run_from_before_the_learned_first_glimpse_is_not_resumed_with_it(tmp_path, mnist_dir):
+@requires_mnist
+def test_a_run_from_before_the_learned_first_glimpse_is_not_resumed_with_it(tmp_path):
     """A checkpoint without the first-glimpse settings (written before they existed: the env's
     start) is refused by the new default rather than continued with another model."""
     args = [*TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--run-name", "old"]

@@ -18,7 +18,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same, differs
+from conftest import assert_same, differs, requires_mnist
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -33,7 +33,7 @@ MODES = list(AutoresetMode)
 all_ids = pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
 all_modes = pytest.mark.parametrize("mode", MODES, ids=[mode.name for mode in MODES])
 
-pytestmark = pytest.mark.usefixtures("mnist_dir")
+pytestmark = requires_mnist
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same, run_json_script
+from conftest import assert_same, requires_mnist, run_json_script
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
@@ -55,7 +55,7 @@ MODES = list(AutoresetMode)
 
 all_modes = pytest.mark.parametrize("mode", MODES, ids=[mode.name for mode in MODES])
 
-pytestmark = pytest.mark.usefixtures("mnist_dir")
+pytestmark = requires_mnist
 
 
 # --- helpers ----------------------------------------------------------------------------------
