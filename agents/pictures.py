@@ -59,24 +59,47 @@ def _side_by_side(frames: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def learning_curve(metrics_csv: Path, path: Path) -> None:
-    """Training and validation error per epoch, as a PNG."""
+def learning_curve(metrics_csv: Path, path: Path, *, title: str, num_classes: int) -> None:
+    """Training and validation error per epoch, in percent on linear axes, as a PNG: a point
+    per epoch (a one-epoch run is not an empty plot), the chance level, the best validation
+    error in the legend, and ``title`` (say, the task and the run) on top."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     with metrics_csv.open() as file:
         rows = list(csv.DictReader(file))
     epochs = [int(row["epoch"]) for row in rows]
-    figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(epochs, [100 - 100 * float(r["train_accuracy"]) for r in rows], label="train")
-    axes.plot(epochs, [float(r["val_error"]) for r in rows], label="validation (1 trajectory)")
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("error (%)")
-    axes.set_yscale("log")
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
+    train = [100 - 100 * float(row["train_accuracy"]) for row in rows]
+    val = [float(row["val_error"]) for row in rows]
+    chance = 100 * (1 - 1 / num_classes)
+    marker = "o" if len(rows) <= 50 else None
+    figure, (whole, late) = plt.subplots(1, 2, figsize=(10, 4))
+    half = len(rows) // 2  # the right panel: the second half of the run, its own scale
+    for axes, first in ((whole, 0), (late, half)):
+        axes.plot(epochs[first:], train[first:], marker=marker, markersize=3, label="train")
+        axes.plot(
+            epochs[first:],
+            val[first:],
+            marker=marker,
+            markersize=3,
+            label=f"validation (best {min(val):.2f}%)",
+        )
+        axes.set_xlabel("epoch")
+        if len(epochs) - first <= 10:
+            axes.set_xticks(epochs[first:])  # a short run: one tick per epoch
+        else:
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(True, alpha=0.3)
+    whole.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance {chance:.0f}%")
+    whole.set_ylim(0, 100)
+    whole.set_ylabel("error (%), one trajectory per image")
+    whole.set_title("the whole run", fontsize=9)
+    late.set_title(f"epochs {epochs[half]}-{epochs[-1]}, zoomed", fontsize=9)
+    whole.legend()
+    figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     with atomic_write(path) as file:
         figure.savefig(file, format="png")

@@ -271,7 +271,12 @@ def main(config: Config) -> dict:
         key = f"test_error_{config.mc_samples}_trajectories_averaged (not the paper's protocol)"
         results[key] = test["mc"]
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
-    learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
+    learning_curve(
+        run_dir / "metrics.csv",
+        run_dir / "learning_curve.png",
+        title=f"RAM on {config.env_id}, run {run_dir.name}",
+        num_classes=probe.num_classes,
+    )
     if config.gif_episodes:
         glimpse_gif(
             model,
