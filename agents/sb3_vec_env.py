@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.vec_env import VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 import ram_env  # noqa: F401  (registers the ids)
@@ -34,18 +35,22 @@ def make_sb3_vec_env(
     actions: str | None = None,
     history: bool = True,
     grid: tuple[int, int] = (8, 8),
+    monitor: bool = True,
     **kwargs: Any,
-) -> GlimpseSB3VecEnv:
+) -> VecEnv:
     """``gym.make_vec(env_id, num_envs, **kwargs)`` as an SB3 ``VecEnv``; with ``actions``
     (``"flat"``, ``"grid"`` or ``"discrete"``) wrapped by ``ram_env.wrappers.wrap_for_sb3(env,
     actions, history, grid)`` so that SB3's algorithms can use it (None: the env's own Dict
-    spaces, which SB3's algorithms do not take)."""
+    spaces, which SB3's algorithms do not take). With ``monitor`` (the default) it is wrapped
+    in SB3's ``VecMonitor``, recording ``is_success``, so that episodes are logged and
+    ``evaluate_policy`` does not warn; ``monitor=False`` returns the bare ``GlimpseSB3VecEnv``."""
     vector_env = gym.make_vec(
         env_id, num_envs=num_envs, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs
     )
     if actions is not None:
         vector_env = wrap_for_sb3(vector_env, actions, history, grid)
-    return GlimpseSB3VecEnv(vector_env)
+    venv = GlimpseSB3VecEnv(vector_env)
+    return VecMonitor(venv, info_keywords=("is_success",)) if monitor else venv
 
 
 class GlimpseSB3VecEnv(VecEnv):

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import VecMonitor
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
@@ -182,7 +181,7 @@ def main(config: Config) -> dict:
     overrides = {} if config.learning_rate is None else {"learning_rate": config.learning_rate}
     model = make_model(
         algorithm,
-        VecMonitor(venv),
+        venv,
         config.seed,
         str(run / "tensorboard"),
         device=device,

@@ -89,7 +89,7 @@ def test_no_module_of_ram_env_imports_sb3_or_torch():
 
 
 def test_adapter_is_an_sb3_vec_env_with_the_single_spaces():
-    venv = make_sb3_vec_env(ONE_ID, num_envs=4)
+    venv = make_sb3_vec_env(ONE_ID, num_envs=4, monitor=False)
     single = gym.make(ONE_ID)
     assert isinstance(venv, VecEnv) and isinstance(venv, GlimpseSB3VecEnv)
     assert venv.num_envs == 4
@@ -114,7 +114,7 @@ def test_adapter_is_an_sb3_vec_env_with_the_single_spaces():
 
 def test_one_episode_matches_the_native_same_step_env():
     n = 4
-    venv = make_sb3_vec_env(ONE_ID, num_envs=n)
+    venv = make_sb3_vec_env(ONE_ID, num_envs=n, monitor=False)
     native = gym.make_vec(ONE_ID, num_envs=n, autoreset_mode=AutoresetMode.SAME_STEP)
     num_glimpses = native.num_glimpses
     venv.seed(21)
@@ -161,7 +161,7 @@ def test_one_episode_matches_the_native_same_step_env():
 
 
 def test_seed_then_reset_is_deterministic():
-    venv = make_sb3_vec_env(ONE_ID, num_envs=3)
+    venv = make_sb3_vec_env(ONE_ID, num_envs=3, monitor=False)
     venv.seed(7)
     first = venv.reset()
     first_infos = [dict(info) for info in venv.reset_infos]
@@ -176,7 +176,7 @@ def test_seed_then_reset_is_deterministic():
 
 
 def test_set_options_apply_at_the_next_reset_only():
-    venv = make_sb3_vec_env(ONE_ID, num_envs=3, split="val")
+    venv = make_sb3_vec_env(ONE_ID, num_envs=3, split="val", monitor=False)
     venv.seed(0)
     venv.set_options({"start": "centre", "index": 11})
     obs = venv.reset()
@@ -188,7 +188,7 @@ def test_set_options_apply_at_the_next_reset_only():
 
 
 def test_per_env_options_are_refused():
-    venv = make_sb3_vec_env(ONE_ID, num_envs=3)
+    venv = make_sb3_vec_env(ONE_ID, num_envs=3, monitor=False)
     venv.seed(0)
     venv.set_options([{"start": "centre"}, {}, {}])
     with pytest.raises(ValueError, match="same options"):
@@ -199,7 +199,7 @@ def test_per_env_options_are_refused():
 
 
 def test_nan_actions_raise_with_a_clear_error():
-    venv = make_sb3_vec_env(ONE_ID, num_envs=3)
+    venv = make_sb3_vec_env(ONE_ID, num_envs=3, monitor=False)
     venv.seed(0)
     venv.reset()
     actions = random_actions(np.random.default_rng(0), 3)
@@ -209,7 +209,7 @@ def test_nan_actions_raise_with_a_clear_error():
     # SB3's VecCheckNan cannot watch Dict actions; behind ram_env.wrappers' flat actions it can.
     with pytest.raises(NotImplementedError, match="dict action"):
         VecCheckNan(venv, raise_exception=True)
-    flat_venv = make_sb3_vec_env(ONE_ID, num_envs=3, actions="flat", history=False)
+    flat_venv = make_sb3_vec_env(ONE_ID, num_envs=3, actions="flat", history=False, monitor=False)
     checked = VecCheckNan(flat_venv, raise_exception=True)
     flat = np.zeros((3, 12), np.float32)
     checked.reset()
@@ -219,11 +219,10 @@ def test_nan_actions_raise_with_a_clear_error():
         checked.step(flat)
 
 
-def test_vec_monitor_records_episodes_with_success():
+def test_the_default_vec_monitor_records_episodes_with_success():
     n = 3
-    venv = VecMonitor(
-        make_sb3_vec_env(ONE_ID, num_envs=n, split="val"), info_keywords=("is_success",)
-    )
+    venv = make_sb3_vec_env(ONE_ID, num_envs=n, split="val")
+    assert isinstance(venv, VecMonitor) and isinstance(venv.venv, GlimpseSB3VecEnv)
     num_glimpses = venv.get_attr("num_glimpses")[0]
     venv.seed(0)
     venv.reset()
@@ -248,7 +247,7 @@ def test_vec_monitor_records_episodes_with_success():
 
 def test_ppo_trains_through_the_flat_action_wrapper():
     n, total = 8, 1024
-    venv = make_sb3_vec_env(CHEAP_ID, num_envs=n, actions="flat", history=False)
+    venv = make_sb3_vec_env(CHEAP_ID, num_envs=n, actions="flat", history=False, monitor=False)
     env = monitor = VecMonitor(venv)
     assert env.action_space.shape == (12,)
     model = PPO(
@@ -284,7 +283,7 @@ def test_ppo_trains_through_the_flat_action_wrapper():
 
 def test_attributes_and_methods_act_on_the_vector_env():
     n = 4
-    venv = make_sb3_vec_env(ONE_ID, num_envs=n, split="val")
+    venv = make_sb3_vec_env(ONE_ID, num_envs=n, split="val", monitor=False)
     num_glimpses = gym.spec(ONE_ID).kwargs["num_glimpses"]
     assert venv.get_attr("num_glimpses") == [num_glimpses] * n
     assert venv.get_attr("num_glimpses", indices=[1, 3]) == [num_glimpses] * 2
@@ -332,7 +331,9 @@ def test_history_observations_go_through_vec_normalize_and_vec_frame_stack():
     wrappers take it without being told which keys to skip."""
     rng = np.random.default_rng(0)
     for wrap in (VecNormalize, lambda venv: VecFrameStack(venv, 2)):
-        venv = wrap(make_sb3_vec_env(CHEAP_ID, num_envs=2, actions="grid", split="val"))
+        venv = wrap(
+            make_sb3_vec_env(CHEAP_ID, num_envs=2, actions="grid", split="val", monitor=False)
+        )
         obs = venv.reset()
         for _ in range(7):  # past the end of an episode of 6 glimpses
             actions = rng.integers(0, venv.action_space.nvec, (2, 3))
