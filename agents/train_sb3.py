@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,7 @@ class Validation(BaseCallback):
         if val < self.best_val:
             self.best_val = val
             save_model(self.model, self.run / "best_model.zip")
-        print(f"{self.num_timesteps} steps: val error {val:.2f}%")
+        tqdm.write(f"{self.num_timesteps} steps: val error {val:.2f}%")  # not glued to the bar
 
 
 class ProgressBar(BaseCallback):
@@ -189,7 +190,15 @@ def main(config: Config) -> dict:
     )
     validation = Validation(run, config, config.eval_every)
     started = time.time()
-    model.learn(config.total_steps, callback=[ProgressBar(config.total_steps), validation])
+    # SB3 stops after the rollout that reaches total_steps: say how many steps that makes.
+    per_rollout = getattr(model, "n_steps", 1) * venv.num_envs
+    planned = math.ceil(config.total_steps / per_rollout) * per_rollout
+    if planned != config.total_steps:
+        print(
+            f"{config.algo} collects {per_rollout:,} env steps per rollout: "
+            f"{config.total_steps:,} asked, {planned:,} run (whole rollouts)"
+        )
+    model.learn(config.total_steps, callback=[ProgressBar(planned), validation])
     train_seconds = time.time() - started
     validation.validate()
     save_model(model, run / "final_model.zip")

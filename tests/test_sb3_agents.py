@@ -138,7 +138,11 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path):
     assert result.returncode == 0, result.stderr
     run = tmp_path / "run"
     results = json.loads((run / "results.json").read_text())
-    assert results["env_steps"] >= 3000
+    a2c = ALGORITHMS["a2c"]
+    per_rollout = a2c.hyperparameters["n_steps"] * a2c.num_envs
+    planned = -(-3000 // per_rollout) * per_rollout  # whole rollouts
+    assert results["env_steps"] == planned
+    assert f"3,000 asked, {planned:,} run (whole rollouts)" in result.stdout
     evaluations = (run / "evaluations.csv").read_text().splitlines()
     assert len(evaluations) == 1 + 3  # header, two periodic evaluations, the final one
     best_val = min(float(line.split(",")[1]) for line in evaluations[1:])
