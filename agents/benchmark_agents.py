@@ -122,7 +122,7 @@ def run_ram(config: Config, run: Path, mode: str) -> dict:
             seed=config.seed,
             run_name=run.name,
             runs_dir=str(run.parent),
-            resume=True,
+            resume=run.exists(),  # begin or go on
             threads=config.threads,
             device=config.device,
         )

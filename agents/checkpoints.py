@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from agents.errors import RunExists, SettingsChanged, UnusableFile
+from agents.errors import RunExists, RunMissing, SettingsChanged, UnusableFile
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from ram_env.atomic import atomic_write, write_text_atomically
 
@@ -126,7 +126,9 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
     """Begin the run of ``config`` (a training script's settings dataclass) in ``run_dir`` or,
     with ``config.resume``, continue it from its ``checkpoint.pt``, which must have been written
     with the same settings: model, optimizer and schedule are restored in place. A new run
-    refuses a folder that already holds files. Writes ``config.json``."""
+    refuses a folder that already holds files; resuming refuses a folder that does not exist
+    (a run begun but stopped before its first checkpoint starts again). Writes
+    ``config.json``."""
     checkpoint_path = run_dir / "checkpoint.pt"
     progress = Progress()
     if config.resume and checkpoint_path.exists():
@@ -148,7 +150,12 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
             checkpoint["history"],
             checkpoint["seconds"],
         )
-    elif config.resume:
+    elif config.resume and not run_dir.exists():
+        raise RunMissing(
+            f"{run_dir}: no such run to resume; check --run-name and --runs-dir, or drop "
+            "--resume to start it"
+        )
+    elif config.resume:  # begun, but stopped before its first checkpoint
         print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise RunExists(f"{run_dir} exists: pass --resume to continue it or choose --run-name")

@@ -26,3 +26,7 @@ class SettingsChanged(UsageError):
 
 class RunExists(UsageError, FileExistsError):
     """A new run was asked for in a folder that already holds one."""
+
+
+class RunMissing(UsageError, FileNotFoundError):
+    """A run was to be resumed from a folder that does not exist (a mistyped name, say)."""

@@ -250,6 +250,7 @@ def train_row(table: str, row: str, config: Config) -> None:
     """Train (or resume) one row to its results.json."""
     settings = run_config(table, row, config)
     run_dir = Path(settings.runs_dir) / row
+    settings = dataclasses.replace(settings, resume=run_dir.exists())  # begin or go on
     saved = run_dir / "config.json"  # also there before the first checkpoint
     if saved.exists():
         check_same_settings(

@@ -126,7 +126,7 @@ class Config:
     runs_dir: str = "runs"
     """Where run folders go."""
     resume: bool = False
-    """Continue the run in runs_dir/run_name from its last checkpoint."""
+    """Continue the run in runs_dir/run_name from its last checkpoint (it must exist)."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
     device: str = "auto"

@@ -313,3 +313,11 @@ def test_a_run_from_before_the_learned_first_glimpse_is_not_resumed_with_it(tmp_
     assert resumed.returncode != 0
     assert "learned_first_location: False -> True" in resumed.stderr
     assert "resume it with the code that began it" in resumed.stderr
+
+
+def test_resuming_a_run_that_does_not_exist_is_refused(tmp_path):
+    result = run_script(["--resume", "--run-name", "mistyped", "--runs-dir", str(tmp_path)])
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "mistyped: no such run to resume" in last
+    assert not (tmp_path / "mistyped").exists()
