@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from agents.ram import RecurrentAttentionModel
 from agents.reinforce import location_generator, play
@@ -25,7 +26,14 @@ def make_envs(
     return TorchObservations(envs, device)
 
 
-def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy: bool, seed: int):
+def one_pass(
+    model: RecurrentAttentionModel,
+    envs: TorchObservations,
+    *,
+    greedy: bool,
+    seed: int,
+    progress: str | None = None,
+):
     """Episodes covering every canvas of the envs' fixed split once: yields (episodes, first
     visit mask) per round. Env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds
     cover all M canvases; the mask drops the later visits of the last round. Sampled locations
@@ -33,7 +41,8 @@ def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy:
     seeded by ``seed`` (so ``greedy`` changes nothing for it).
 
     The model is in eval mode, without gradients and on a forked torch RNG until the pass ends
-    (consume it whole); then its mode and torch's RNG are as before."""
+    (consume it whole); then its mode and torch's RNG are as before. ``progress``: a label for
+    a progress bar over the rounds (None: no bar)."""
     size, num_envs = envs.unwrapped.num_canvases, envs.unwrapped.num_envs
     generator = location_generator(seed)
     was_training = model.training
@@ -41,7 +50,8 @@ def one_pass(model: RecurrentAttentionModel, envs: TorchObservations, *, greedy:
     try:
         with torch.no_grad(), torch.random.fork_rng():
             torch.manual_seed(seed)
-            for round_ in range(math.ceil(size / num_envs)):
+            rounds = range(math.ceil(size / num_envs))
+            for round_ in tqdm(rounds, desc=progress, disable=progress is None, leave=False):
                 episodes = play(
                     envs,
                     model,
@@ -61,13 +71,14 @@ def class_probabilities(
     *,
     greedy: bool = False,
     seed: int = 0,
+    progress: str | None = None,
 ) -> np.ndarray:
     """(M, classes): the model's class probabilities for every canvas of the envs' fixed split,
     one trajectory each (see :func:`one_pass`)."""
     vector_env = envs.unwrapped
     size = vector_env.num_canvases
     probabilities = np.zeros((size, vector_env.num_classes), np.float32)
-    for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):
+    for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed, progress=progress):
         indices = np.asarray(episodes.indices)[first_visit]
         probabilities[indices] = torch.softmax(episodes.logits, -1).cpu().numpy()[first_visit]
     return probabilities
@@ -81,23 +92,28 @@ def error_rates(
     num_envs: int = 500,
     mc_samples: int = 0,
     seed: int = 0,
+    progress: bool = False,
     **env_kwargs,
 ) -> dict[str, float]:
     """Percent errors on ``split``: ``single`` (one sampled trajectory per image: the honest
     number), ``greedy`` (the mean-location policy; for a model with random locations the same
     as ``single``) and, if ``mc_samples`` > 1, ``mc`` (class probabilities averaged over that
-    many sampled trajectories)."""
+    many sampled trajectories). ``progress`` shows a bar per pass."""
     envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
     labels = envs.unwrapped.labels
-    single = class_probabilities(model, envs, seed=seed)
-    errors = {
-        "single": _error(single, labels),
-        "greedy": _error(class_probabilities(model, envs, greedy=True, seed=seed), labels),
-    }
+
+    def label(name: str) -> str | None:
+        return f"{split}, {name}" if progress else None
+
+    single = class_probabilities(model, envs, seed=seed, progress=label("one trajectory"))
+    greedy = class_probabilities(model, envs, greedy=True, seed=seed, progress=label("mean"))
+    errors = {"single": _error(single, labels), "greedy": _error(greedy, labels)}
     if mc_samples > 1:
         total = single.copy()
         for sample in range(1, mc_samples):
-            total += class_probabilities(model, envs, seed=seed + sample)
+            total += class_probabilities(
+                model, envs, seed=seed + sample, progress=label(f"trajectory {sample + 1}")
+            )
         errors["mc"] = _error(total, labels)
     return errors
 
