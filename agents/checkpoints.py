@@ -3,18 +3,19 @@ named errors (agents.errors) for unreadable files and changed settings."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from agents.errors import RunExists, RunMissing, SettingsChanged, UnusableFile
+from agents.errors import Interrupted, RunExists, RunMissing, SettingsChanged, UnusableFile
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from ram_env.atomic import atomic_write, write_text_atomically
 
@@ -87,6 +88,20 @@ class Progress:
     best_val: float = math.inf
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def resumable(run_dir: Path, progress: Progress, epochs: int) -> Iterator[None]:
+    """Around a training loop: Ctrl-C becomes :class:`Interrupted`, whose message says how many
+    epochs ``run_dir`` holds (``progress`` is kept up to date by :func:`finish_epoch`) and how
+    to continue; the entry point prints it as one line."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{run_dir} holds {progress.first_epoch - 1} of {epochs} epochs; rerun the same "
+            "command with --resume to continue from there"
+        ) from None
 
 
 def finish_epoch(

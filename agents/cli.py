@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import tyro
 
 import ram_env
-from agents.errors import InvalidSetting, UsageError
+from agents.errors import Interrupted, InvalidSetting, UsageError
 
 T = TypeVar("T")
 
@@ -45,9 +45,13 @@ def check_bounds(
 def run_entry_point(main: Callable[..., object], *args: object) -> None:
     """Call a script's ``main(*args)``; a UsageError it raises (a bad flag, file or run folder)
     becomes ``error: <message>`` on stderr and exit status 2, like argparse's own errors,
-    instead of a traceback."""
+    instead of a traceback; a run stopped by Ctrl-C (Interrupted) becomes ``interrupted: <how
+    to continue>`` and status 130."""
     try:
         main(*args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Interrupted as stop:
+        print(f"interrupted: {stop}", file=sys.stderr)
+        raise SystemExit(130) from None

@@ -30,3 +30,8 @@ class RunExists(UsageError, FileExistsError):
 
 class RunMissing(UsageError, FileNotFoundError):
     """A run was to be resumed from a folder that does not exist (a mistyped name, say)."""
+
+
+class Interrupted(Exception):
+    """A run stopped by Ctrl-C; the message says what it holds and how to continue (not a
+    usage error: the entry point exits with status 130, the shell's code for SIGINT)."""

@@ -41,6 +41,7 @@ from agents.baselines import (
 )
 from agents.checkpoints import (
     finish_epoch,
+    resumable,
     start_or_resume,
 )
 from agents.cli import parse_config, run_entry_point
@@ -106,30 +107,31 @@ def main(config: Config) -> dict:
     started = time.time() - run.seconds
     print(f"{config.model}: {count_parameters(model):,} parameters, canvases {train.canvas_shape}")
 
-    for epoch in range(run.first_epoch, config.epochs + 1):
-        # Each epoch's canvases are a function of (seed, epoch): a resumed run continues
-        # exactly as the uninterrupted one would have.
-        rng = np.random.default_rng([config.seed, epoch])
-        batches = training_batches(train, rng, config.images_per_epoch, config.batch_size)
-        total = math.ceil(config.images_per_epoch / config.batch_size)
-        progress = tqdm(batches, total=total, desc=f"epoch {epoch}/{config.epochs}")
-        row = {"epoch": epoch, **train_epoch(model, optimizer, progress, schedule)}
-        row["val_error"] = error_rate(model, val, config.eval_batch_size)
-        row["learning_rate"] = schedule.get_last_lr()[0]
-        row["seconds"] = time.time() - started
-        finish_epoch(
-            run_dir,
-            run,
-            row,
-            lambda **extra: baseline_state(model, config.model, train, **extra),
-            {
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "config": dataclasses.asdict(config),
-            },
-            seconds=time.time() - started,
-        )
-        print(f"epoch {epoch}: val error {row['val_error']:.2f}%, {row['seconds']:.0f} s")
+    with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
+        for epoch in range(run.first_epoch, config.epochs + 1):
+            # Each epoch's canvases are a function of (seed, epoch): a resumed run continues
+            # exactly as the uninterrupted one would have.
+            rng = np.random.default_rng([config.seed, epoch])
+            batches = training_batches(train, rng, config.images_per_epoch, config.batch_size)
+            total = math.ceil(config.images_per_epoch / config.batch_size)
+            progress = tqdm(batches, total=total, desc=f"epoch {epoch}/{config.epochs}")
+            row = {"epoch": epoch, **train_epoch(model, optimizer, progress, schedule)}
+            row["val_error"] = error_rate(model, val, config.eval_batch_size)
+            row["learning_rate"] = schedule.get_last_lr()[0]
+            row["seconds"] = time.time() - started
+            finish_epoch(
+                run_dir,
+                run,
+                row,
+                lambda **extra: baseline_state(model, config.model, train, **extra),
+                {
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "config": dataclasses.asdict(config),
+                },
+                seconds=time.time() - started,
+            )
+            print(f"epoch {epoch}: val error {row['val_error']:.2f}%, {row['seconds']:.0f} s")
 
     best_model, _ = load_baseline(run_dir / "best.pt")
     best_model.to(device)

@@ -30,6 +30,7 @@ from agents.checkpoints import (
     finish_epoch,
     load_model,
     model_state,
+    resumable,
     start_or_resume,
 )
 from agents.cli import check_bounds, parse_config, run_entry_point
@@ -184,62 +185,68 @@ def main(config: Config) -> dict:
     started = time.time() - run.seconds
     writer = SummaryWriter(run_dir / "tensorboard")
 
-    for epoch in range(run.first_epoch, config.epochs + 1):
-        # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
-        # exactly as the uninterrupted one would have.
-        torch.manual_seed(config.seed * 100_003 + epoch)
-        envs = make_envs(config.env_id, config.batch_size, "train", device, **env_kwargs)
-        envs.reset(seed=config.seed * 100_003 + epoch)
-        generator = location_generator(config.seed, epoch)  # used by random locations only
-        totals = {"loss": 0.0, "reward": 0.0}
-        progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
-        for batch in progress:
-            model.config.location_std = location_std(schedule.last_epoch)
-            with autocast(device, config.precision):
-                episodes = play(
-                    envs,
+    with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
+        for epoch in range(run.first_epoch, config.epochs + 1):
+            # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
+            # exactly as the uninterrupted one would have.
+            torch.manual_seed(config.seed * 100_003 + epoch)
+            envs = make_envs(config.env_id, config.batch_size, "train", device, **env_kwargs)
+            envs.reset(seed=config.seed * 100_003 + epoch)
+            generator = location_generator(config.seed, epoch)  # used by random locations only
+            totals = {"loss": 0.0, "reward": 0.0}
+            progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
+            for batch in progress:
+                model.config.location_std = location_std(schedule.last_epoch)
+                with autocast(device, config.precision):
+                    episodes = play(
+                        envs,
+                        model,
+                        sample_labels=config.mode == "rl",
+                        generator=generator,
+                        replicas=config.replicas,
+                    )
+                totals["loss"] += update(
                     model,
-                    sample_labels=config.mode == "rl",
-                    generator=generator,
-                    replicas=config.replicas,
+                    optimizer,
+                    episodes,
+                    config.max_grad_norm,
+                    config.entropy_coef,
+                    leave_one_out,
                 )
-            totals["loss"] += update(
-                model, optimizer, episodes, config.max_grad_norm, config.entropy_coef, leave_one_out
+                schedule.step()
+                totals["reward"] += episodes.rewards.mean().item()
+                progress.set_postfix(
+                    loss=f"{totals['loss'] / (batch + 1):.3f}",
+                    accuracy=f"{totals['reward'] / (batch + 1):.3f}",
+                )
+            envs.close()
+            val = error_rates(
+                model, config.env_id, "val", num_envs=config.eval_envs, seed=epoch, **env_kwargs
+            )["single"]
+            row = {
+                "epoch": epoch,
+                "train_loss": totals["loss"] / batches_per_epoch,
+                "train_accuracy": totals["reward"] / batches_per_epoch,
+                "val_error": val,
+                "learning_rate": schedule.get_last_lr()[0],
+                "seconds": time.time() - started,
+            }
+            finish_epoch(
+                run_dir,
+                run,
+                row,
+                lambda **extra: model_state(model, config.env_id, env_kwargs, **extra),
+                {
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "config": dataclasses.asdict(config),
+                },
+                seconds=time.time() - started,
             )
-            schedule.step()
-            totals["reward"] += episodes.rewards.mean().item()
-            progress.set_postfix(
-                loss=f"{totals['loss'] / (batch + 1):.3f}",
-                accuracy=f"{totals['reward'] / (batch + 1):.3f}",
-            )
-        envs.close()
-        val = error_rates(
-            model, config.env_id, "val", num_envs=config.eval_envs, seed=epoch, **env_kwargs
-        )["single"]
-        row = {
-            "epoch": epoch,
-            "train_loss": totals["loss"] / batches_per_epoch,
-            "train_accuracy": totals["reward"] / batches_per_epoch,
-            "val_error": val,
-            "learning_rate": schedule.get_last_lr()[0],
-            "seconds": time.time() - started,
-        }
-        finish_epoch(
-            run_dir,
-            run,
-            row,
-            lambda **extra: model_state(model, config.env_id, env_kwargs, **extra),
-            {
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "config": dataclasses.asdict(config),
-            },
-            seconds=time.time() - started,
-        )
-        # TensorBoard after the checkpoint, like the CSV log.
-        for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
-            writer.add_scalar(key, row[key], epoch)
-        print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
+            # TensorBoard after the checkpoint, like the CSV log.
+            for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
+                writer.add_scalar(key, row[key], epoch)
+            print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
     writer.close()
 
     model, _, _ = load_model(run_dir / "best.pt")

@@ -2,6 +2,7 @@
 resuming after a kill, bad files."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -322,3 +323,29 @@ def test_resuming_a_run_that_does_not_exist_is_refused(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "mistyped: no such run to resume" in last
     assert not (tmp_path / "mistyped").exists()
+
+
+@requires_mnist
+def test_ctrl_c_says_what_the_run_holds_and_how_to_continue(tmp_path):
+    common = [*TINY, "--epochs", "50", "--runs-dir", str(tmp_path), "--run-name", "stopped"]
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *common],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    checkpoint = tmp_path / "stopped" / "checkpoint.pt"
+    deadline = time.time() + 300  # generous: a loaded machine starts Python slowly
+    while not checkpoint.exists():
+        assert process.poll() is None and time.time() < deadline, "run ended before Ctrl-C"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    last = stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"interrupted: {re.escape(str(tmp_path / 'stopped'))} holds \d+ of 50 epochs; rerun the "
+        r"same command with --resume to continue from there",
+        last,
+    ), last
