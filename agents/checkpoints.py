@@ -9,6 +9,7 @@ import dataclasses
 import io
 import json
 import math
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,11 +180,31 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
     return progress
 
 
+def saved_kind(path: Path) -> str | None:
+    """What wrote ``path``, from the members of its zip: "torch" (``torch.save``: our RAM and
+    baseline checkpoints), "sb3" (a Stable-Baselines3 model), or None (neither, or no zip)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if {"data", "policy.pth"} <= set(names):
+        return "sb3"
+    if any(name.endswith("/data.pkl") for name in names):
+        return "torch"
+    return None
+
+
 def load_checkpoint(path: Path) -> dict:
     """A checkpoint's contents, or UnusableFile naming the file and what is wrong with it."""
     path = Path(path)
     if not path.exists():
         raise UnusableFile(f"{path}: no such checkpoint")
+    if saved_kind(path) == "sb3":
+        raise UnusableFile(
+            f"{path}: a Stable-Baselines3 model, not a RAM or baseline checkpoint; evaluate it "
+            f"with `python examples/train_sb3.py --eval-only {path}`"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged file

@@ -26,7 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import write_csv
+from agents.checkpoints import saved_kind, write_csv
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import resolve_device
 from agents.errors import InvalidSetting, RunExists, UnusableFile
@@ -126,6 +126,11 @@ def save_model(model, path: Path) -> None:
 def load_saved(path: Path, device: str = "cpu"):
     """The model (on ``device``) and its run config from a .zip written by this script, or
     UnusableFile."""
+    if saved_kind(path) == "torch":
+        raise UnusableFile(
+            f"{path}: a RAM or baseline checkpoint, not a Stable-Baselines3 model; evaluate a "
+            f"RAM with `python examples/evaluate.py {path}`"
+        )
     config_path = path.parent / "config.json"
     if not path.exists() or not config_path.exists():
         raise UnusableFile(f"{path}: no such saved model (with config.json beside it)")

@@ -1,12 +1,18 @@
 """agents/checkpoints.py: what every trainer writes after an epoch, and reading it back."""
 
 import csv
+import zipfile
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from agents.checkpoints import Progress, finish_epoch, load_checkpoint  # noqa: E402
+from agents.checkpoints import (  # noqa: E402
+    Progress,
+    finish_epoch,
+    load_checkpoint,
+    saved_kind,
+)
 from agents.errors import UnusableFile  # noqa: E402
 
 
@@ -45,3 +51,22 @@ def test_a_damaged_checkpoint_is_named_in_the_error(tmp_path):
         load_checkpoint(tmp_path / "checkpoint.pt")
     with pytest.raises(UnusableFile, match=r"missing\.pt: no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_a_file_of_the_other_kind_is_named_with_the_command_that_reads_it(tmp_path):
+    torch.save({"model": {}}, tmp_path / "best.pt")
+    with zipfile.ZipFile(tmp_path / "best_model.zip", "w") as archive:  # SB3's layout
+        for name in ("data", "policy.pth", "pytorch_variables.pth"):
+            archive.writestr(name, "{}")
+    (tmp_path / "notes.txt").write_text("neither")
+    assert saved_kind(tmp_path / "best.pt") == "torch"
+    assert saved_kind(tmp_path / "best_model.zip") == "sb3"
+    assert saved_kind(tmp_path / "notes.txt") is None
+    with pytest.raises(UnusableFile, match=r"best_model\.zip: a Stable-Baselines3 model, not"):
+        load_checkpoint(tmp_path / "best_model.zip")
+    pytest.importorskip("stable_baselines3")
+    from agents.train_sb3 import load_saved
+
+    (tmp_path / "config.json").write_text('{"env_id": "GlimpseMNIST-v0", "epochs": 3}')  # a RAM's
+    with pytest.raises(UnusableFile, match=r"best\.pt: a RAM or baseline checkpoint, not"):
+        load_saved(tmp_path / "best.pt")

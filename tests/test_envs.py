@@ -496,11 +496,27 @@ def test_bad_reset_options(options, message, val_envs):
         ({"task": "translated", "num_clutter": 2}, r"has no clutter"),
         ({"num_classes": 5}, r"num_classes is 5"),
         ({"labels": np.zeros(3, np.int64)}, r"labels given without images"),
+        ({"glimpse_size": 0}, r"glimpse_size must be a positive integer, got 0"),
+        ({"num_scales": "two"}, r"num_scales must be a positive integer, got 'two'"),
+        ({"num_classes": 0}, r"num_classes must be a positive integer, got 0"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GlimpseEnv(**{"split": "val", **kwargs})
+
+
+def test_a_mistyped_argument_names_the_env_and_the_argument():
+    """Both envs take explicit keyword arguments, so a typo names the public class."""
+    with pytest.raises(
+        TypeError, match=r"GlimpseEnv.__init__\(\) got an unexpected keyword argument 'num_glimpse'"
+    ):
+        gym.make(ONE_ID, num_glimpse=3)
+    with pytest.raises(
+        TypeError,
+        match=r"GlimpseVectorEnv.__init__\(\) got an unexpected keyword argument 'glimpsesize'",
+    ):
+        gym.make_vec(ONE_ID, num_envs=2, glimpsesize=3)
 
 
 # --- bring your own data ----------------------------------------------------------------------
