@@ -55,9 +55,13 @@ def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) 
     )
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)
-        raise SettingsChanged(
-            f"{path} was written with other settings ({details}); resume with those"
-        )
+        hint = "resume with those"
+        if "epochs" in changed:  # extending a run: its schedules were laid out for its epochs
+            hint += (
+                "; the learning-rate and std schedules run over --epochs, so a longer run is "
+                "a new one (another --run-name)"
+            )
+        raise SettingsChanged(f"{path} was written with other settings ({details}); {hint}")
 
 
 def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:

@@ -9,11 +9,12 @@ torch = pytest.importorskip("torch")
 
 from agents.checkpoints import (  # noqa: E402
     Progress,
+    check_same_settings,
     finish_epoch,
     load_checkpoint,
     saved_kind,
 )
-from agents.errors import UnusableFile  # noqa: E402
+from agents.errors import SettingsChanged, UnusableFile  # noqa: E402
 
 
 def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(tmp_path):
@@ -70,3 +71,12 @@ def test_a_file_of_the_other_kind_is_named_with_the_command_that_reads_it(tmp_pa
     (tmp_path / "config.json").write_text('{"env_id": "GlimpseMNIST-v0", "epochs": 3}')  # a RAM's
     with pytest.raises(UnusableFile, match=r"best\.pt: a RAM or baseline checkpoint, not"):
         load_saved(tmp_path / "best.pt")
+
+
+def test_resuming_with_more_epochs_says_that_a_longer_run_is_a_new_one(tmp_path):
+    saved, defaults = {"epochs": 10, "seed": 0}, {"epochs": 1, "seed": 0}
+    check_same_settings(saved, {"epochs": 10, "seed": 0, "threads": 4}, defaults, tmp_path)
+    with pytest.raises(SettingsChanged, match=r"\(epochs: 10 -> 20\); resume with those; the"):
+        check_same_settings(saved, {"epochs": 20, "seed": 0}, defaults, tmp_path)
+    with pytest.raises(SettingsChanged, match=r"\(seed: 0 -> 1\); resume with those$"):
+        check_same_settings(saved, {"epochs": 10, "seed": 1}, defaults, tmp_path)
