@@ -177,3 +177,22 @@ def test_train_sb3_names_what_is_wrong(tmp_path):
     result = run_script("--eval-only", str(broken / "model.zip"))
     assert result.returncode != 0 and "model.zip: unreadable model" in result.stderr
     assert (broken / "model.zip").read_bytes() == b"not a model"  # nothing lost
+
+
+@requires_mnist
+def test_the_single_file_ppo_runs_its_budget_and_is_deterministic():
+    script = ROOT / "examples" / "ppo_glimpse.py"
+    args = ["--total-steps", "256", "--num-envs", "8", "--threads", "1", "--eval-envs", "1000"]
+
+    def run() -> dict:
+        done = subprocess.run(
+            [sys.executable, str(script), *args], capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout[done.stdout.index("{") :])
+
+    first, second = run(), run()
+    assert first["env_steps"] == 256  # two updates of 8 envs x 16 steps
+    assert 0 <= first["test_error_greedy_policy"] <= 100
+    for key in ("train_accuracy_last_1000_episodes", "test_error_greedy_policy"):
+        assert first[key] == second[key], key  # the same seed, the same numbers
