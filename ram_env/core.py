@@ -56,6 +56,7 @@ class GlimpseConfig:
                 continue
             if not _is_whole(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))  # 3.0 or numpy's 3 is stored as 3
 
 
 class GlimpseEpisodes:

@@ -654,6 +654,9 @@ def test_both_envs_share_one_read_only_public_surface(env_id):
     assert {key: getattr(single.config, key) for key in spec} == spec
     with pytest.raises(dataclasses.FrozenInstanceError):
         vector.config.num_glimpses = 2
+    assert (
+        type(gym.make(env_id, split="val", num_glimpses=3.0).unwrapped.config.num_glimpses) is int
+    )
     assert_same(single.labels, vector.labels)
     assert vector.num_canvases == len(vector.labels) == 5000
     assert (vector.sensor.patch_size, vector.sensor.num_patches) == (
