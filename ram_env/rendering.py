@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 PATCH_COLOURS = [(255, 64, 64), (255, 200, 0), (64, 200, 255), (180, 100, 255), (80, 255, 120)]
 PATH_COLOUR = (0, 255, 0)
 TARGET_SIDE = 240  # pixels: small canvases are enlarged to about this size
-CAPTION_HEIGHT = 20  # pixels under the picture for the caption
+CAPTION_HEIGHT = 34  # pixels under the picture: the caption, then the legend
 
 
 def render_frame(
@@ -24,7 +24,8 @@ def render_frame(
     ``canvas`` is (H, W) or (H, W, C) uint8; ``boxes`` the current glimpse's patches as
     ``(top, left, side)`` canvas pixels, finest first; ``path`` the fixations so far, (n, 2)
     locations in [-1, 1] with the current one last. Under the picture goes ``caption`` and, once
-    ``prediction`` is given, the prediction next to the true ``label``: green if right, else red.
+    ``prediction`` is given, the prediction next to the true ``label``: green if right, else red;
+    on a second line a legend: each patch's colour and side, and the mark of earlier glimpses.
     """
     height, width = canvas.shape[:2]
     zoom = max(1, round(TARGET_SIDE / max(height, width)))
@@ -46,8 +47,22 @@ def render_frame(
     if prediction is not None:
         caption = f"{caption}  predicted {prediction}, true {label}".strip()
         colour = (80, 255, 80) if prediction == label else (255, 80, 80)
-    draw.text((4, height * zoom + 4), caption, fill=colour, font=ImageFont.load_default())
+    font = ImageFont.load_default()
+    draw.text((4, height * zoom + 3), caption, fill=colour, font=font)
+    _legend(draw, (4, height * zoom + 19), [int(side) for _, _, side in boxes], font)
     return np.asarray(frame)
+
+
+def _legend(draw: ImageDraw.ImageDraw, corner: tuple[int, int], sides: list[int], font) -> None:
+    """One line: each patch's colour and side in canvas pixels, then the path's mark."""
+    x, y = corner
+    for i, side in enumerate(sides):
+        draw.rectangle([x, y + 2, x + 7, y + 9], outline=PATCH_COLOURS[i % len(PATCH_COLOURS)])
+        label = f"{side}px"
+        draw.text((x + 10, y), label, fill=(220, 220, 220), font=font)
+        x += 10 + int(draw.textlength(label, font=font)) + 8
+    draw.ellipse([x, y + 2, x + 6, y + 8], outline=PATH_COLOUR)
+    draw.text((x + 10, y), "earlier glimpses", fill=(220, 220, 220), font=font)
 
 
 def episode_frame(
