@@ -1,35 +1,9 @@
 """A GIF of a trained RAM's glimpse trajectories on test images.
 
-python examples/render_glimpses.py runs/<run>/best.pt [--out glimpses.gif] [--episodes 6]
+Its flags and code are in ``agents/render_checkpoint.py``; ``--help`` lists every flag.
 """
 
-import argparse
-from pathlib import Path
-
-import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import load_model
-from agents.cli import run_entry_point
-from agents.devices import DEVICES, resolve_device
-from agents.pictures import glimpse_gif
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="best.pt or checkpoint.pt of a run")
-    parser.add_argument("--out", type=Path, default=Path("glimpses.gif"))
-    parser.add_argument("--episodes", type=int, default=6, help="test images, side by side")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs")
-    args = parser.parse_args()
-    try:
-        device = resolve_device(args.device)
-    except ValueError as error:
-        parser.error(str(error))
-    model, env_id, env_kwargs = load_model(args.checkpoint)
-    model.to(device)
-    glimpse_gif(model, env_id, args.out, episodes=args.episodes, seed=args.seed, **env_kwargs)
-    print(f"wrote {args.out}")
-
+from agents.render_checkpoint import cli
 
 if __name__ == "__main__":
-    run_entry_point(main)
+    cli()
