@@ -69,7 +69,7 @@ class Config:
     seed: int = 1
     """Seed of every agent and env."""
     name: str | None = None
-    """Folder of this benchmark under runs_dir (default: benchmark-<env id>-<steps>)."""
+    """Folder of this benchmark under runs_dir (None: benchmark-<env id>-<steps>)."""
     runs_dir: str = "runs"
     """Where run folders go."""
     threads: int = 0

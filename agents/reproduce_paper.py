@@ -190,7 +190,7 @@ class Config:
     table: str | None = None
     """The paper's table: 1a (MNIST), 1b (translated 60), 2a (cluttered 60), 2b (cluttered 100)."""
     rows: str | None = None
-    """Comma-separated rows to run (default: all of the table's, e.g. fc256,conv,ram2,...)."""
+    """Comma-separated rows to run (None: all of the table's, e.g. fc256,conv,ram2,...)."""
     budget: float = 1.0
     """Multiplies every row's full-length epochs (at least 1 epoch; < 1: not full-length)."""
     episodes_per_epoch: int = 55_000

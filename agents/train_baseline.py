@@ -74,7 +74,7 @@ class Config:
     seed: int = 1
     """Seeds the model's initial weights and the training canvases."""
     run_name: str | None = None
-    """Name of the run's folder under runs_dir (default: env id, model and seed)."""
+    """Name of the run's folder under runs_dir (None: env id, model and seed)."""
     runs_dir: str = "runs"
     """Where run folders go."""
     resume: bool = False

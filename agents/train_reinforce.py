@@ -61,7 +61,7 @@ class Config:
     env_id: str = "GlimpseMNIST-Cluttered60-v0"
     """Registered environment id; its retina and number of glimpses are the paper's."""
     num_glimpses: int | None = None
-    """Glimpses per episode (default: the environment's)."""
+    """Glimpses per episode (None: the environment's)."""
     epochs: int = 3
     """Training epochs (the default is a quick look; see the README for full runs)."""
     episodes_per_epoch: int = 55_000
@@ -87,7 +87,7 @@ class Config:
     """Core network: "rnn" (the paper's) or "lstm"."""
     location_std: float | None = None
     """Std of the Gaussian location policy, fixed as in the paper unless final_location_std is
-    set (default: the task's start and end std, TASK_STDS)."""
+    set (None: the task's start and end std, TASK_STDS)."""
     final_location_std: float | None = None
     """If set, the std falls linearly to this over the run, from location_std (or the task's)."""
     reinforce_core_weight: float = 1.0
@@ -99,7 +99,7 @@ class Config:
     first_glimpse: str | None = None
     """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
     canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
-    by REINFORCE; see agents/ram.py). Default: "learned" (session 9's screening), or "env" with
+    by REINFORCE; see agents/ram.py). None: "learned" (session 9's screening), or "env" with
     random_locations (no location policy)."""
     replicas: int = 1
     """Training episodes per canvas in a batch: each canvas is shown to this many envs, which
@@ -123,7 +123,7 @@ class Config:
     gif_episodes: int = 6
     """Test episodes drawn in the GIF (0: no GIF)."""
     run_name: str | None = None
-    """Name of the run's folder under runs_dir (default: env id and seed)."""
+    """Name of the run's folder under runs_dir (None: env id and seed)."""
     runs_dir: str = "runs"
     """Where run folders go."""
     resume: bool = False

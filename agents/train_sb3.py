@@ -46,9 +46,9 @@ class Config:
     total_steps: int = 200_000
     """Training budget in env steps (one step = one glimpse of one episode)."""
     num_envs: int | None = None
-    """Envs stepped together (default: the algorithm's, see agents/sb3_agents.py)."""
+    """Envs stepped together (None: the algorithm's, see agents/sb3_agents.py)."""
     learning_rate: float | None = None
-    """Learning rate (default: the algorithm's)."""
+    """Learning rate (None: the algorithm's)."""
     eval_every: int = 100_000
     """Env steps between evaluations on the validation split."""
     eval_envs: int = 500
@@ -56,7 +56,7 @@ class Config:
     seed: int = 1
     """Seeds the model and the environments."""
     run_name: str | None = None
-    """Name of the run's folder under runs_dir (default: algorithm, env id and seed)."""
+    """Name of the run's folder under runs_dir (None: algorithm, env id and seed)."""
     runs_dir: str = "runs"
     """Where run folders go."""
     eval_only: str | None = None

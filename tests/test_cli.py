@@ -2,6 +2,7 @@
 checks, and the entry point that reports a usage error in one line."""
 
 import configparser
+import dataclasses
 import importlib
 import subprocess
 import sys
@@ -126,3 +127,27 @@ def test_every_console_script_names_a_callable_that_prints_the_version(capsys):
             entry_point(["--version"])
         assert exited.value.code == 0, name
         assert capsys.readouterr().out == f"ram-env {ram_env.__version__}\n", name
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["train_reinforce", "train_baseline", "train_sb3", "reproduce_paper", "benchmark_agents"],
+)
+def test_each_flag_of_each_trainer_shows_its_default_once(module, capsys, monkeypatch):
+    pytest.importorskip("torch")
+    pytest.importorskip("stable_baselines3")
+    config = importlib.import_module(f"agents.{module}").Config
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per flag
+    with pytest.raises(SystemExit):
+        parse_config(config, ["--help"])
+    entries: list[str] = []  # each flag with its help, which may go on below it
+    for line in capsys.readouterr().out.splitlines():
+        text = line.strip(" │╭╮╰╯─")
+        if text.startswith("-"):
+            entries.append(text)
+        elif entries and text:
+            entries[-1] += " " + text
+    for field in dataclasses.fields(config):
+        flag = "--" + field.name.replace("_", "-")
+        entry = next(entry for entry in entries if entry.split()[0].rstrip(",") == flag)
+        assert entry.lower().count("default:") == 1, entry
