@@ -18,9 +18,11 @@ Generator, each a random training image, as the environment's training episodes 
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +34,8 @@ from agents.checkpoints import load_checkpoint
 from agents.errors import UnusableFile
 from ram_env.tasks import CanvasGenerator
 
-MODELS = ("fc64", "fc256", "conv")
+Model = Literal["fc64", "fc256", "conv"]
+MODELS: tuple[str, ...] = typing.get_args(Model)
 
 
 # --- Models -------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from gymnasium.vector.utils import batch_space
 import ram_env  # noqa: F401  (registers the ids)
 from agents import train_reinforce, train_sb3
 from agents.cli import parse_config, run_entry_point
-from agents.devices import resolve_device
+from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
 from ram_env.atomic import write_text_atomically
 from ram_env.evaluation import evaluate_policy
@@ -74,7 +74,7 @@ class Config:
     """Where run folders go."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
-    device: str = "auto"
+    device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 

@@ -1,11 +1,18 @@
 """Command lines: one ``--flag`` per field of a settings dataclass (tyro, its docstring as the
-help), range checks naming the flag, and the entry point that turns a UsageError into one line."""
+help, ``Literal`` fields as choices), choice and range checks naming the flag, and the entry
+point that turns a UsageError into one line."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+import re
 import sys
+import types
+import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import tyro
 
@@ -18,12 +25,69 @@ T = TypeVar("T")
 def parse_config(cls: type[T], argv: list[str] | None = None, description: str = "") -> T:
     """Build ``cls`` (a dataclass) from command-line flags, with tyro: one ``--flag`` per field
     (``--no-flag`` for booleans, ``None`` for an optional value), its docstring as the help;
-    ``--version`` prints the package's version."""
+    ``--version`` prints the package's version.
+
+    A flag tyro refuses (an unknown flag, a value of the wrong type, a choice not offered) ends
+    in one line, ``error: <tyro's message>``, and exit status 2, like every other refusal.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
     if "--version" in args:
         print(f"ram-env {ram_env.__version__}")
         raise SystemExit(0)
-    return tyro.cli(cls, args=args, description=description)
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            config = tyro.cli(cls, args=args, description=description)
+    except SystemExit as stop:
+        if stop.code:
+            print(f"error: {one_line(captured.getvalue())}", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise
+    sys.stderr.write(captured.getvalue())  # tyro's warnings, if any
+    return config
+
+
+def one_line(tyro_error: str) -> str:
+    """The message inside tyro's error box, on one line: the box's first section (the lines
+    before its first rule), frame characters dropped, wrapped lines joined."""
+    body = []
+    for line in tyro_error.strip().splitlines()[1:]:
+        text = line.strip().strip("│").strip()
+        if not text or set(text) <= set("─╰╯"):
+            break
+        body.append(text)
+    return re.sub(r" ([.,;:])", r"\1", " ".join(body)) or tyro_error.strip()
+
+
+def choices(config_class: type) -> dict[str, tuple]:
+    """The choices of each ``Literal`` field of a settings dataclass (``None`` included where
+    the field is optional)."""
+    hints = typing.get_type_hints(config_class)
+    found = {}
+    for field in dataclasses.fields(config_class):
+        hint = hints[field.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        options = typing.get_args(hint) if union else (hint,)
+        allowed: list = []
+        for option in options:
+            if typing.get_origin(option) is Literal:
+                allowed += typing.get_args(option)
+            elif option is type(None):
+                allowed.append(None)
+        if any(value is not None for value in allowed):
+            found[field.name] = tuple(allowed)
+    return found
+
+
+def check_choices(config: Any) -> None:
+    """InvalidSetting naming the flag unless each ``Literal`` field of ``config`` holds one of its
+    choices (tyro checks the command line; this checks a config built in Python)."""
+    for name, allowed in choices(type(config)).items():
+        value = getattr(config, name)
+        if value not in allowed:
+            flag = "--" + name.replace("_", "-")
+            names = ", ".join(str(choice) for choice in allowed if choice is not None)
+            raise InvalidSetting(f"{flag} must be one of {names}, got {value!r}")
 
 
 def check_bounds(

@@ -10,13 +10,17 @@ the sampling stay in full precision.
 from __future__ import annotations
 
 import contextlib
+import typing
+from typing import Literal
 
 import torch
 
 from agents.errors import InvalidSetting
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16")
+Device = Literal["auto", "cpu", "cuda", "mps"]
+Precision = Literal["fp32", "bf16"]
+DEVICES: tuple[str, ...] = typing.get_args(Device)
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
 
 
 def resolve_device(name: str) -> torch.device:

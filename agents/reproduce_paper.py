@@ -48,12 +48,12 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from agents import train_baseline, train_reinforce
 from agents.checkpoints import check_same_settings
 from agents.cli import parse_config, run_entry_point
-from agents.devices import resolve_device
+from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
 from ram_env.atomic import write_text_atomically
 
@@ -187,7 +187,7 @@ CLAIMS: dict[str, list[tuple[str, str]]] = {
 class Config:
     """Settings of one reproduction."""
 
-    table: str | None = None
+    table: Literal["1a", "1b", "2a", "2b"] | None = None
     """The paper's table: 1a (MNIST), 1b (translated 60), 2a (cluttered 60), 2b (cluttered 100)."""
     rows: str | None = None
     """Comma-separated rows to run (None: all of the table's, e.g. fc256,conv,ram2,...)."""
@@ -201,7 +201,7 @@ class Config:
     """Runs go to runs_dir/<table>/<row>, the table to runs_dir/<table>/table.md."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
-    device: str = "auto"
+    device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 

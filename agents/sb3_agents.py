@@ -16,7 +16,7 @@ Defaults (``ALGORITHMS``), chosen for this task rather than tuned per id:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -104,7 +104,9 @@ PPO_SETTINGS = dict(
     ent_coef=0.01,
 )
 
-ALGORITHMS = {
+AlgorithmName = Literal["ppo", "a2c", "recurrent_ppo", "sac", "dqn"]
+
+ALGORITHMS: dict[str, Algorithm] = {
     "ppo": Algorithm(
         "ppo",
         "MultiInputPolicy",

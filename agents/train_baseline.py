@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from agents.baselines import (
+    Model,
     baseline_state,
     canvas_source,
     count_parameters,
@@ -44,8 +45,8 @@ from agents.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.cli import parse_config, run_entry_point
-from agents.devices import resolve_device
+from agents.cli import check_choices, parse_config, run_entry_point
+from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
 from agents.schedules import linear_learning_rate
 from ram_env.atomic import write_text_atomically
@@ -57,7 +58,7 @@ class Config:
 
     env_id: str = "GlimpseMNIST-Cluttered60-v0"
     """Registered environment id: its task, canvas size and clutter are the ones trained on."""
-    model: str = "fc256"
+    model: Model = "fc256"
     """"fc64" or "fc256" (2 hidden layers of 64 / 256 units) or "conv" (2 conv layers)."""
     epochs: int = 3
     """Training epochs (the default is a quick look; see the module docstring for full runs)."""
@@ -81,11 +82,12 @@ class Config:
     """Continue the run in runs_dir/run_name from its last checkpoint (it must exist)."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
-    device: str = "auto"
+    device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def main(config: Config) -> dict:
+    check_choices(config)
     if config.threads:
         torch.set_num_threads(config.threads)
     run_name = config.run_name or f"{config.env_id}-{config.model}-seed{config.seed}"

@@ -19,6 +19,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import gymnasium as gym
 import torch
@@ -33,8 +34,8 @@ from agents.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.cli import check_bounds, parse_config, run_entry_point
-from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
+from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.devices import Device, Precision, autocast, compile_step, resolve_device
 from agents.errors import InvalidSetting
 from agents.evaluation import error_rates, make_envs
 from agents.pictures import glimpse_gif, learning_curve
@@ -72,18 +73,18 @@ class Config:
     """Learning rate at the start."""
     final_learning_rate: float = 1e-5
     """Learning rate at the end: it falls linearly over the run."""
-    optimizer: str = "adam"
+    optimizer: Literal["adam", "sgd"] = "adam"
     """"adam" or "sgd" (with momentum, the paper's)."""
     momentum: float = 0.9
     """Momentum of SGD."""
     max_grad_norm: float = 5.0
     """Gradients are clipped to this norm (0: no clipping)."""
-    mode: str = "hybrid"
+    mode: Literal["hybrid", "rl"] = "hybrid"
     """"hybrid": class by cross-entropy, locations by REINFORCE; "rl": both by REINFORCE."""
     entropy_coef: float = 0.0
     """"rl" mode: weight of an entropy bonus on the class distribution (0: none, as in the
     paper); without one the class policy tends to settle on the most frequent class early."""
-    core: str = "rnn"
+    core: Literal["rnn", "lstm"] = "rnn"
     """Core network: "rnn" (the paper's) or "lstm"."""
     location_std: float | None = None
     """Std of the Gaussian location policy, fixed as in the paper unless final_location_std is
@@ -96,7 +97,7 @@ class Config:
     random_locations: bool = False
     """Glimpse at uniformly random locations instead of the location policy's (the paper's
     "random glimpses" row): no REINFORCE for locations; the baseline is still trained."""
-    first_glimpse: str | None = None
+    first_glimpse: Literal["env", "centre", "learned"] | None = None
     """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
     canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
     by REINFORCE; see agents/ram.py). None: "learned" (session 9's screening), or "env" with
@@ -104,7 +105,7 @@ class Config:
     replicas: int = 1
     """Training episodes per canvas in a batch: each canvas is shown to this many envs, which
     sample their own trajectories (must divide batch_size)."""
-    baseline: str = "learned"
+    baseline: Literal["learned", "leave_one_out"] = "learned"
     """REINFORCE's baseline: "learned" (b_t, a linear function of the state, the paper's) or
     "leave_one_out" (the mean reward of the canvas's other replicas; needs replicas >= 2)."""
     weight_decay: float = 0.0
@@ -130,13 +131,13 @@ class Config:
     """Continue the run in runs_dir/run_name from its last checkpoint (it must exist)."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
-    device: str = "auto"
+    device: Device = "auto"
     """Where the model trains: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"; the
     environment always runs on the CPU. The run records the device "auto" chose."""
     compile: bool = False
     """torch.compile the per-glimpse step (falls back to eager with one line where it cannot);
     same results up to float rounding."""
-    precision: str = "fp32"
+    precision: Precision = "fp32"
     """"fp32", or "bf16": the model's matrix products in bfloat16 (torch.autocast), the losses in
     float32. Fast only where the hardware has bfloat16 units (see docs/RESULTS.md)."""
 
@@ -319,20 +320,7 @@ def first_glimpse(config: Config) -> str:
 
 def check_config(config: Config) -> None:
     """InvalidSetting naming the flag unless the settings that ``main`` does not check are valid."""
-    choices = {
-        "device": DEVICES,
-        "precision": PRECISIONS,
-        "mode": ("hybrid", "rl"),
-        "core": ("rnn", "lstm"),
-        "optimizer": ("adam", "sgd"),
-        "first_glimpse": (None, "env", "centre", "learned"),
-        "baseline": ("learned", "leave_one_out"),
-    }
-    for name, allowed in choices.items():
-        if getattr(config, name) not in allowed:
-            flag = "--" + name.replace("_", "-")
-            names = ", ".join(choice for choice in allowed if choice is not None)
-            raise InvalidSetting(f"{flag} must be one of {names}, got {getattr(config, name)!r}")
+    check_choices(config)
     check_bounds(
         config,
         at_least={

@@ -27,10 +27,10 @@ from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import saved_kind, write_csv
-from agents.cli import check_bounds, parse_config, run_entry_point
-from agents.devices import resolve_device
-from agents.errors import InvalidSetting, RunExists, UnusableFile
-from agents.sb3_agents import ALGORITHMS, evaluate, make_model
+from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.devices import Device, resolve_device
+from agents.errors import RunExists, UnusableFile
+from agents.sb3_agents import ALGORITHMS, AlgorithmName, evaluate, make_model
 from agents.sb3_vec_env import make_sb3_vec_env
 from ram_env.atomic import atomic_write, write_text_atomically
 
@@ -39,7 +39,7 @@ from ram_env.atomic import atomic_write, write_text_atomically
 class Config:
     """Settings of one SB3 training run."""
 
-    algo: str = "ppo"
+    algo: AlgorithmName = "ppo"
     """Algorithm: ppo, a2c, recurrent_ppo, sac or dqn (see agents/sb3_agents.py)."""
     env_id: str = "GlimpseMNIST-v0"
     """Registered environment id."""
@@ -63,7 +63,7 @@ class Config:
     """Evaluate this saved model (a .zip written by this script) on val and test, and stop."""
     threads: int = 0
     """Torch CPU threads (0: torch's default)."""
-    device: str = "auto"
+    device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
@@ -162,8 +162,7 @@ def main(config: Config) -> dict:
         )
         print(json.dumps(found, indent=2))
         return found
-    if config.algo not in ALGORITHMS:
-        raise InvalidSetting(f"--algo must be one of {sorted(ALGORITHMS)}, got {config.algo!r}")
+    check_choices(config)
     check_bounds(
         config,
         at_least={"total_steps": 1, "num_envs": 1, "eval_every": 1, "eval_envs": 1, "threads": 0},

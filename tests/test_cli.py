@@ -1,5 +1,5 @@
-"""agents/cli.py: command-line flags built from a dataclass (tyro) and its field docstrings, range
-checks, and the entry point that reports a usage error in one line."""
+"""agents/cli.py: command-line flags built from a dataclass (tyro) and its field docstrings, choice
+and range checks, and the entry point that reports a usage error in one line."""
 
 import configparser
 import dataclasses
@@ -8,11 +8,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 import ram_env
-from agents.cli import check_bounds, parse_config, run_entry_point
+from agents.cli import check_bounds, check_choices, choices, parse_config, run_entry_point
 from agents.errors import InvalidSetting, RunExists
 
 
@@ -30,6 +31,22 @@ class Settings:
     """An optional bound."""
     resume: bool = False
     """Carry on from before."""
+    core: Literal["rnn", "lstm"] = "rnn"
+    """Which core."""
+    start: Literal["centre", "learned"] | None = None
+    """Where to start (None: the default's)."""
+
+
+def help_entries(text: str) -> list[str]:
+    """Each flag of a --help text with its help, which may go on below it, on one line."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        text = line.strip(" │╭╮╰╯─")
+        if text.startswith("-"):
+            entries.append(text)
+        elif entries and text:
+            entries[-1] += " " + text
+    return entries
 
 
 def test_help_lists_every_field_with_its_docstring_and_default(capsys, monkeypatch):
@@ -37,16 +54,18 @@ def test_help_lists_every_field_with_its_docstring_and_default(capsys, monkeypat
     with pytest.raises(SystemExit) as exited:
         parse_config(Settings, ["--help"], description="Example settings.")
     assert exited.value.code == 0
-    text = capsys.readouterr().out
+    entries = help_entries(capsys.readouterr().out)
     for flag, doc, default in [
         ("--name", "What to call it.", "run"),
         ("--epochs", "How long to train.", "3"),
         ("--rate", "How fast to learn.", "0.5"),
         ("--limit", "An optional bound.", "None"),
         ("--resume, --no-resume", "Carry on from before.", "False"),
+        ("--core {rnn,lstm}", "Which core.", "rnn"),
+        ("--start {None,centre,learned}", "Where to start", "None"),
     ]:
-        line = next(line for line in text.splitlines() if flag in line)
-        assert doc in line and f"(default: {default})" in line, line
+        entry = next(entry for entry in entries if entry.startswith(flag))
+        assert doc in entry and f"(default: {default})" in entry, entry
 
 
 def test_defaults_and_parsed_values_have_the_field_types():
@@ -55,18 +74,36 @@ def test_defaults_and_parsed_values_have_the_field_types():
         Settings, ["--name", "x", "--epochs", "7", "--rate", "0.25", "--limit", "4", "--resume"]
     )
     assert parsed == Settings("x", 7, 0.25, 4, True)
+    assert parse_config(Settings, ["--core", "lstm", "--start", "learned"]).core == "lstm"
     assert parse_config(Settings, ["--limit", "None", "--no-resume"]).limit is None
 
 
-def test_a_bad_value_is_refused_naming_the_flag_and_the_value(capsys):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "three"], "Error parsing --epochs: invalid literal for int() with base 10"),
+        (["--epoch", "3"], "Unrecognized options: --epoch"),  # a typo
+        (["--core", "gru"], "invalid choice 'gru' for argument '--core'. Expected one of"),
+        (["--epochs"], "Missing value for argument '--epochs'"),
+    ],
+)
+def test_a_bad_flag_is_refused_in_one_line_naming_the_flag_and_the_value(capsys, args, message):
     with pytest.raises(SystemExit) as exited:
-        parse_config(Settings, ["--epochs", "three"])
+        parse_config(Settings, args)
     assert exited.value.code == 2
-    assert "Error parsing --epochs" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exited:
-        parse_config(Settings, ["--epoch", "3"])  # a typo
-    assert exited.value.code == 2
-    assert "--epoch" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err  # tyro's box, flattened
+    assert err.startswith("error: ") and message in err, err
+    assert "│" not in err and "╭" not in err
+
+
+def test_choices_are_read_from_the_literal_fields_and_checked():
+    assert choices(Settings) == {"core": ("rnn", "lstm"), "start": ("centre", "learned", None)}
+    check_choices(Settings(core="lstm", start=None))
+    with pytest.raises(InvalidSetting, match=r"^--core must be one of rnn, lstm, got 'gru'$"):
+        check_choices(Settings(core="gru"))
+    with pytest.raises(InvalidSetting, match=r"^--start must be one of centre, learned, got 'x'$"):
+        check_choices(Settings(start="x"))
 
 
 def test_bounds_are_checked_with_the_flag_named():
@@ -140,14 +177,13 @@ def test_each_flag_of_each_trainer_shows_its_default_once(module, capsys, monkey
     monkeypatch.setenv("COLUMNS", "1000")  # one line per flag
     with pytest.raises(SystemExit):
         parse_config(config, ["--help"])
-    entries: list[str] = []  # each flag with its help, which may go on below it
-    for line in capsys.readouterr().out.splitlines():
-        text = line.strip(" │╭╮╰╯─")
-        if text.startswith("-"):
-            entries.append(text)
-        elif entries and text:
-            entries[-1] += " " + text
+    entries = help_entries(capsys.readouterr().out)
     for field in dataclasses.fields(config):
         flag = "--" + field.name.replace("_", "-")
         entry = next(entry for entry in entries if entry.split()[0].rstrip(",") == flag)
         assert entry.lower().count("default:") == 1, entry
+    for name, allowed in choices(config).items():  # each Literal field lists its choices
+        flag = "--" + name.replace("_", "-")
+        entry = next(entry for entry in entries if entry.split()[0] == flag)
+        shown = entry.split()[1].strip("{}").split(",")
+        assert set(shown) == {str(choice) for choice in allowed}, entry

@@ -7,6 +7,7 @@ that sees the whole digit coarsely, two glimpses), where chance is 50%.
 import json
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
 
-from agents.sb3_agents import ALGORITHMS, GlimpseFeatures, evaluate, make_model  # noqa: E402
+from agents.sb3_agents import (  # noqa: E402
+    ALGORITHMS,
+    AlgorithmName,
+    GlimpseFeatures,
+    evaluate,
+    make_model,
+)
 from agents.sb3_vec_env import make_sb3_vec_env  # noqa: E402
 from ram_env.datasets import load_mnist  # noqa: E402
 
@@ -55,6 +62,10 @@ def train(name: str, steps: int):
     before = [p.detach().clone() for p in model.policy.parameters()]
     model.learn(steps)
     return model, algorithm, before
+
+
+def test_the_algo_flag_offers_exactly_the_algorithms_there_are():
+    assert set(typing.get_args(AlgorithmName)) == set(ALGORITHMS)
 
 
 # DQN (off-policy, one Discrete action: 8 x 8 grid cells x 2 labels) needs a few more steps.
@@ -161,7 +172,7 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path):
 @requires_mnist
 def test_train_sb3_names_what_is_wrong(tmp_path):
     result = run_script("--algo", "td3", "--runs-dir", str(tmp_path))
-    assert result.returncode != 0 and "--algo must be one of" in result.stderr
+    assert result.returncode == 2 and "invalid choice 'td3' for argument '--algo'" in result.stderr
     for bad, message in [
         (["--total-steps", "-5"], "--total-steps must be >= 1, got -5"),
         (["--eval-every", "0"], "--eval-every must be >= 1, got 0"),

@@ -266,13 +266,13 @@ NO_CUDA = [] if torch.cuda.is_available() else [(["--device", "cuda"], "--device
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--first-glimpse", "middle"], "--first-glimpse must be one of env, centre, learned"),
-        (["--baseline", "loo"], "--baseline must be one of learned, leave_one_out, got 'loo'"),
+        (["--first-glimpse", "middle"], "invalid choice 'middle' for argument '--first-glimpse'"),
+        (["--baseline", "loo"], "invalid choice 'loo' for argument '--baseline'. Expected one of"),
         (["--baseline", "leave_one_out"], "--baseline leave_one_out needs --replicas 2"),
         (["--replicas", "3"], "--replicas must be a positive divisor of --batch-size 64"),
-        (["--precision", "fp16"], "--precision must be one of fp32, bf16, got 'fp16'"),
-        (["--device", "tpu"], "--device must be one of auto, cpu, cuda, mps, got 'tpu'"),
-        (["--mode", "rll"], "--mode must be one of hybrid, rl, got 'rll'"),
+        (["--precision", "fp16"], "Expected one of ('fp32', 'bf16')"),
+        (["--device", "tpu"], "Expected one of ('auto', 'cpu', 'cuda', 'mps')"),
+        (["--mode", "rll"], "invalid choice 'rll' for argument '--mode'. Expected one of"),
         (["--identity-init", "--core", "lstm"], "--identity-init is for --core rnn"),
         (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
         (["--first-glimpse", "learned", "--random-locations"], "needs a location policy"),
