@@ -228,8 +228,11 @@ def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, *
     }
 
 
-def load_model(path: Path) -> tuple[RecurrentAttentionModel, str, dict]:
-    """(model, env id, env kwargs) from a checkpoint written with :func:`model_state`."""
+def load_model(
+    path: Path, device: torch.device | str = "cpu"
+) -> tuple[RecurrentAttentionModel, str, dict]:
+    """(model on ``device``, env id, env kwargs) from a checkpoint written with
+    :func:`model_state`."""
     state = load_checkpoint(path)
     missing = {"model", "ram_config", "glimpse_shape", "num_classes", "env_id"} - set(state)
     if missing:
@@ -243,4 +246,4 @@ def load_model(path: Path) -> tuple[RecurrentAttentionModel, str, dict]:
         tuple(state["glimpse_shape"]), state["num_classes"], RAMConfig(**state["ram_config"])
     )
     model.load_state_dict(state["model"])
-    return model, state["env_id"], state.get("env_kwargs", {})
+    return model.to(device), state["env_id"], state.get("env_kwargs", {})

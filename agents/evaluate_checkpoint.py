@@ -8,75 +8,79 @@ error of the mean-location policy and of class probabilities averaged over sever
 the digit's centre and its median distance to it, in pixels (a diagnostic of the location policy).
 """
 
-import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
+import tyro
 
-import ram_env
 from agents.checkpoints import load_model
-from agents.cli import run_entry_point
-from agents.devices import DEVICES, resolve_device
+from agents.cli import check_bounds, parse_config, run_entry_point
+from agents.devices import Device, resolve_device
 from agents.evaluation import error_rates, glimpse_placement
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"ram-env {ram_env.__version__}")
-    parser.add_argument("checkpoint", type=Path, help="best.pt or checkpoint.pt of a run")
-    parser.add_argument("--split", default="test", choices=["val", "test"])
-    parser.add_argument("--mc-samples", type=int, default=0, help="trajectories to average")
-    parser.add_argument("--num-envs", type=int, default=500, help="episodes stepped together")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--where", action="store_true", help="also: where each glimpse lands relative to the digit"
-    )
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    parser.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.num_envs < 1 or args.mc_samples < 0 or args.threads < 0:
-        parser.error("--num-envs must be >= 1, --mc-samples and --threads >= 0")
+@dataclass
+class Config:
+    """Settings of one evaluation."""
 
-    try:
-        device = resolve_device(args.device)
-    except ValueError as error:
-        parser.error(str(error))
-    model, env_id, env_kwargs = load_model(args.checkpoint)
-    model.to(device)
+    checkpoint: tyro.conf.Positional[Path]
+    """best.pt or checkpoint.pt of a run."""
+    split: Literal["val", "test"] = "test"
+    """The fixed split to evaluate on."""
+    mc_samples: int = 0
+    """If > 1, also the error of class probabilities averaged over this many trajectories."""
+    num_envs: int = 500
+    """Episodes stepped together."""
+    seed: int = 0
+    """Seeds the sampled trajectories (the test error that training reports uses seed 0 too)."""
+    where: bool = False
+    """Also: where each glimpse lands relative to the digit."""
+    threads: int = 0
+    """Torch CPU threads (0: torch's default)."""
+    device: Device = "auto"
+    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
+
+
+def main(config: Config) -> dict:
+    check_bounds(config, at_least={"num_envs": 1, "mc_samples": 0, "threads": 0})
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
     errors = error_rates(
         model,
         env_id,
-        args.split,
-        num_envs=args.num_envs,
-        mc_samples=args.mc_samples,
-        seed=args.seed,
+        config.split,
+        num_envs=config.num_envs,
+        mc_samples=config.mc_samples,
+        seed=config.seed,
         progress=True,
         **env_kwargs,
     )
     report = {
         "env_id": env_id,
-        "split": args.split,
+        "split": config.split,
         # Percent of 5,000 or 10,000 images: exact to two decimals.
         "error_single_trajectory": round(errors["single"], 2),
         "error_mean_location_policy (not the paper's protocol)": round(errors["greedy"], 2),
     }
     if "mc" in errors:
-        key = f"error_{args.mc_samples}_trajectories_averaged (not the paper's protocol)"
+        key = f"error_{config.mc_samples}_trajectories_averaged (not the paper's protocol)"
         report[key] = round(errors["mc"], 2)
-    if args.where:
-        common = dict(num_envs=args.num_envs, seed=args.seed, **env_kwargs)
+    if config.where:
+        common = dict(num_envs=config.num_envs, seed=config.seed, **env_kwargs)
         for policy, greedy in (("sampled", False), ("mean", True)):
-            placement = glimpse_placement(model, env_id, args.split, greedy=greedy, **common)
+            placement = glimpse_placement(model, env_id, config.split, greedy=greedy, **common)
             report[f"where the glimpses land, per glimpse ({policy} locations)"] = {
                 "on_digit_box": rounded(placement.on_digit),
                 "mean_offset_from_digit_centre_xy_px": rounded(placement.mean_offset, 2),
                 "median_distance_to_digit_centre_px": rounded(placement.median_distance, 2),
             }
     print(json.dumps(report, indent=2))
+    return report
 
 
 def rounded(values: np.ndarray, digits: int = 4) -> list:
@@ -85,8 +89,8 @@ def rounded(values: np.ndarray, digits: int = 4) -> list:
 
 
 def cli(argv: list[str] | None = None) -> None:
-    """The command line; a usage error as one line (exit status 2)."""
-    run_entry_point(main, argv)
+    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
+    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

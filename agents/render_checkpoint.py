@@ -3,38 +3,43 @@
 python examples/render_glimpses.py runs/<run>/best.pt [--out glimpses.gif] [--episodes 6]
 """
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
-import ram_env
+import tyro
+
 from agents.checkpoints import load_model
-from agents.cli import run_entry_point
-from agents.devices import DEVICES, resolve_device
+from agents.cli import check_bounds, parse_config, run_entry_point
+from agents.devices import Device, resolve_device
 from agents.pictures import glimpse_gif
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"ram-env {ram_env.__version__}")
-    parser.add_argument("checkpoint", type=Path, help="best.pt or checkpoint.pt of a run")
-    parser.add_argument("--out", type=Path, default=Path("glimpses.gif"))
-    parser.add_argument("--episodes", type=int, default=6, help="test images, side by side")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=DEVICES, help="where the model runs")
-    args = parser.parse_args(argv)
-    try:
-        device = resolve_device(args.device)
-    except ValueError as error:
-        parser.error(str(error))
-    model, env_id, env_kwargs = load_model(args.checkpoint)
-    model.to(device)
-    glimpse_gif(model, env_id, args.out, episodes=args.episodes, seed=args.seed, **env_kwargs)
-    print(f"wrote {args.out}")
+@dataclass
+class Config:
+    """Settings of one picture."""
+
+    checkpoint: tyro.conf.Positional[Path]
+    """best.pt or checkpoint.pt of a run."""
+    out: Path = Path("glimpses.gif")
+    """Where the GIF goes."""
+    episodes: int = 6
+    """Test images, side by side (the first of the test split)."""
+    seed: int = 0
+    """Seeds the sampled trajectories."""
+    device: Device = "auto"
+    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
+
+
+def main(config: Config) -> None:
+    check_bounds(config, at_least={"episodes": 1})
+    model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
+    glimpse_gif(model, env_id, config.out, episodes=config.episodes, seed=config.seed, **env_kwargs)
+    print(f"wrote {config.out}")
 
 
 def cli(argv: list[str] | None = None) -> None:
-    """The command line; a usage error as one line (exit status 2)."""
-    run_entry_point(main, argv)
+    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
+    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
 
 
 if __name__ == "__main__":

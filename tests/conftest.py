@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from gymnasium.utils.env_checker import data_equivalence
 
 from ram_env import datasets
 
@@ -64,19 +65,26 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def assert_same(a: Any, b: Any, where: str = "data") -> None:
-    """Exactly equal, recursively through dicts, tuples, lists and object arrays.
+    """Exactly equal, as Gymnasium's ``data_equivalence(a, b, exact=True)`` says (recursively
+    through dicts, tuples, lists and object arrays; arrays agree in type, dtype, shape and value,
+    other leaves in type and value); the failure names the first place where they differ."""
+    if data_equivalence(a, b, exact=True):
+        return
+    locate_difference(a, b, where)
+    raise AssertionError(f"{where}: {a!r} != {b!r}")
 
-    Arrays must agree in type, dtype, shape and value; other leaves in type and value.
-    """
+
+def locate_difference(a: Any, b: Any, where: str) -> None:
+    """AssertionError naming the first leaf where ``a`` and ``b`` differ."""
     if isinstance(a, dict):
         assert isinstance(b, dict), f"{where}: {type(b)} is not a dict"
         assert set(a) == set(b), f"{where}: keys {sorted(a)} != {sorted(b)}"
         for key in a:
-            assert_same(a[key], b[key], f"{where}[{key!r}]")
+            locate_difference(a[key], b[key], f"{where}[{key!r}]")
     elif isinstance(a, list | tuple):
         assert type(a) is type(b) and len(a) == len(b), f"{where}: {a!r} != {b!r}"
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert_same(x, y, f"{where}[{i}]")
+            locate_difference(x, y, f"{where}[{i}]")
     elif isinstance(a, np.ndarray):
         assert isinstance(b, np.ndarray), f"{where}: {type(b)} is not an array"
         assert (a.dtype, a.shape) == (b.dtype, b.shape), (
@@ -84,7 +92,7 @@ def assert_same(a: Any, b: Any, where: str = "data") -> None:
         )
         if a.dtype == object:
             for i, (x, y) in enumerate(zip(a.ravel(), b.ravel(), strict=True)):
-                assert_same(x, y, f"{where}[{i}]")
+                locate_difference(x, y, f"{where}[{i}]")
         else:
             np.testing.assert_array_equal(a, b, err_msg=where)
     else:
@@ -93,11 +101,7 @@ def assert_same(a: Any, b: Any, where: str = "data") -> None:
 
 def differs(a: Any, b: Any) -> bool:
     """Whether ``assert_same(a, b)`` would fail."""
-    try:
-        assert_same(a, b)
-    except AssertionError:
-        return True
-    return False
+    return not data_equivalence(a, b, exact=True)
 
 
 def run_json_script(script: str, *args: str) -> Any:
