@@ -19,6 +19,8 @@ import numpy as np
 from gymnasium import spaces
 
 from ram_env import datasets
+from ram_env.batched import BatchedEpisodes
+from ram_env.rendering import episode_frame
 from ram_env.sensor import GlimpseSensor
 from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words, unit_interval
 
@@ -59,12 +61,16 @@ class GlimpseConfig:
             object.__setattr__(self, name, int(value))  # 3.0 or numpy's 3 is stored as 3
 
 
-class GlimpseEpisodes:
+class GlimpseEpisodes(BatchedEpisodes):
     """State and rules of ``num_envs`` glimpse episodes of one ``GlimpseConfig``.
 
     Env ``i`` walks a fixed split at indices ``shard[0] + i * shard[1] + k * num_envs * shard[1]``
     for its ``k``-th reset, so that the envs of a batch (or of several shards) share out one pass.
     """
+
+    RESET_OPTIONS = ("index", "start", "location")
+    VECTOR_RESET_OPTIONS = ("replicas",)
+    PER_ENV_OPTIONS = {"location": (2,)}  # noqa: RUF012
 
     def __init__(
         self,
@@ -144,47 +150,6 @@ class GlimpseEpisodes:
         self.keys[envs] = [g.integers(0, 2**63, dtype=np.uint64) for g in generators]
         self.episodes[envs] = 0
         self.walked[envs] = 0
-
-    # -- whole vector steps, in one call each ---------------------------------------------------
-
-    def begin(self, envs: np.ndarray, **options: Any) -> dict[str, Any]:
-        """Reset ``envs`` with checked ``options`` (see :meth:`reset`) and observe every env: the
-        work of a vector env's ``reset``."""
-        info = self.reset(envs, **options) if len(envs) else {}
-        return {"reset_info": info, "observations": self.observe(np.arange(self.num_envs))}
-
-    def advance(
-        self,
-        resetting: np.ndarray,
-        stepping: np.ndarray,
-        locations: np.ndarray,
-        labels: np.ndarray,
-        reset_ended: bool,
-    ) -> dict[str, Any]:
-        """The work of a vector env's ``step``: reset ``resetting`` (envs whose episode ended at
-        the previous step), step ``stepping`` with checked actions, and observe every env; with
-        ``reset_ended``, then reset the envs whose episode just ended and observe them again.
-
-        Returns ``reset_info``, ``rewards``, ``terminated``, ``final`` (infos of the stepped
-        envs), ``observations`` and, with ``reset_ended``, ``final_observations`` and
-        ``ended_reset_info`` for the envs that ended.
-        """
-        result: dict[str, Any] = {"reset_info": self.reset(resetting) if len(resetting) else {}}
-        result["rewards"], result["terminated"], result["final"] = self.step(
-            stepping, locations, labels
-        )
-        observations = self.observe(np.arange(self.num_envs))
-        ended = stepping[result["terminated"]]
-        if reset_ended and len(ended):
-            result["final_observations"] = {
-                key: value[ended] for key, value in observations.items()
-            }
-            result["ended_reset_info"] = self.reset(ended)
-            fresh = self.observe(ended)
-            for key in observations:
-                observations[key][ended] = fresh[key]
-        result["observations"] = observations
-        return result
 
     def check_reset_options(
         self,
@@ -283,12 +248,13 @@ class GlimpseEpisodes:
         return (index_words % np.uint64(size)).astype(np.int64)
 
     def step(
-        self, envs: np.ndarray, locations: np.ndarray, labels: np.ndarray
+        self, envs: np.ndarray, actions: dict[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Move ``envs`` on by one step; returns rewards, terminated and the final infos.
 
-        ``locations`` and ``labels`` must have passed :meth:`check_actions`.
+        ``actions`` (``location``, ``label``) must have passed :meth:`check_actions`.
         """
+        locations, labels = actions["location"], actions["label"]
         chosen = self._rows(envs)
         if not self.running[chosen].all():
             ended = envs[~self.running[chosen]]
@@ -307,10 +273,10 @@ class GlimpseEpisodes:
         """``envs`` as an index; all envs (sorted, as the callers pass them) as a cheaper slice."""
         return slice(None) if len(envs) == self.num_envs else envs
 
-    def check_actions(self, envs, locations, labels) -> tuple[np.ndarray, np.ndarray]:
+    def check_actions(self, envs: np.ndarray, actions: dict[str, np.ndarray]) -> dict:
         """Clipped float32 locations (B, 2) and int64 labels (B,) for ``envs``, or ValueError."""
-        labels = np.asarray(labels)
-        locations = self.check_locations(envs, locations, "action 'location'")
+        labels = np.asarray(actions["label"])
+        locations = self.check_locations(envs, actions["location"], "action 'location'")
         if labels.shape != (len(envs),) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(
                 f"action 'label' must be integers of shape ({len(envs)},), "
@@ -322,7 +288,7 @@ class GlimpseEpisodes:
                 f"env {envs[bad]}: action 'label' must be in [0, {self.num_classes}), "
                 f"got {labels[bad]}"
             )
-        return locations, labels.astype(np.int64)
+        return {"location": locations, "label": labels.astype(np.int64)}
 
     @staticmethod
     def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:
@@ -350,6 +316,12 @@ class GlimpseEpisodes:
         if not self.has_channels:
             glimpses = glimpses[:, :, 0]
         return {"glimpse": glimpses, "location": self.locations[envs]}
+
+    def frame(self, env: int, path: list[np.ndarray], answer: dict[str, Any]) -> np.ndarray:
+        """The canvas, the current glimpse's patches, the path and, at the end, the answer."""
+        canvas = self.canvases[env]
+        steps = int(self.steps[env])
+        return episode_frame(canvas, self.sensor, path, steps, self.num_glimpses, answer)
 
     # Pickling: episodes on MNIST store where the data comes from, not 50 MB of pixels.
     def __getstate__(self) -> dict:

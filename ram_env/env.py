@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import gymnasium as gym
 import numpy as np
 
+from ram_env.batched import SingleEnv, check_render_mode
 from ram_env.core import GlimpseConfig, GlimpseEpisodes, GlimpseSettings
-from ram_env.rendering import episode_frame
-
-ONE_ENV = np.array([0])
 
 
-class GlimpseEnv(GlimpseSettings, gym.Env):
+class GlimpseEnv(GlimpseSettings, SingleEnv):
     """The Recurrent Attention Model's task (Mnih et al. 2014): look at an image through a few
     glimpses, then name its class.
 
@@ -97,8 +92,6 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
       options ``location`` (both envs) and ``replicas`` (the vector env).
     """
 
-    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 2}
-
     def __init__(
         self,
         images: np.ndarray | None = None,
@@ -119,12 +112,7 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
         data_dir: str | None = None,
         render_mode: str | None = None,
     ):
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(
-                f"render_mode must be None or one of {self.metadata['render_modes']}, "
-                f"got {render_mode!r}"
-            )
-        self.render_mode = render_mode
+        check_render_mode(render_mode, self.metadata)
         config = GlimpseConfig(
             split=split,
             task=task,
@@ -139,12 +127,7 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
             num_classes=num_classes,
             data_dir=data_dir,
         )
-        self._episodes = GlimpseEpisodes(1, images, labels, config, shard)
-        self.observation_space = self._episodes.observation_space
-        self.action_space = self._episodes.action_space
-        self._seeded = False  # episode keys come from np_random once it is first seeded
-        self._path: list[np.ndarray] = []
-        self._answer: dict[str, int] = {}
+        self._start(GlimpseEpisodes(1, images, labels, config, shard), render_mode)
 
     @property
     def canvas(self) -> np.ndarray:
@@ -153,76 +136,3 @@ class GlimpseEnv(GlimpseSettings, gym.Env):
         canvas = self._episodes.canvases[0].view()
         canvas.flags.writeable = False
         return canvas
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        options = dict(options or {})
-        known = {key: options.pop(key) for key in ("index", "start", "location") if key in options}
-        if options:
-            raise ValueError(
-                f"unknown reset options {sorted(options)}; known: index, start, location"
-            )
-        if "location" in known:
-            location = np.asarray(known["location"])
-            if location.shape != (2,):
-                raise ValueError(f"options['location'] must have shape (2,), got {location.shape}")
-            known["location"] = location[None]
-        # Checked before seeding: a refusal changes nothing.
-        checked = self._episodes.check_reset_options(ONE_ENV, **known)
-        super().reset(seed=seed)
-        if seed is not None or not self._seeded:
-            self._episodes.seed(ONE_ENV, [self.np_random])
-            self._seeded = True
-        info = self._episodes.reset(ONE_ENV, **checked)
-        observation = self._observe()
-        self._path, self._answer = [observation["location"]], {}
-        return observation, {"index": int(info["index"][0]), "digit_box": info["digit_box"][0]}
-
-    def step(self, action: dict):
-        if not self._episodes.running[0]:
-            raise RuntimeError("no episode is running (it ended or never began): call reset()")
-        location, label = _unpack(action)
-        locations, labels = self._episodes.check_actions(ONE_ENV, location[None], label[None])
-        rewards, terminated, final = self._episodes.step(ONE_ENV, locations, labels)
-        observation = self._observe()
-        self._path.append(observation["location"])
-        if not terminated[0]:
-            return observation, 0.0, False, False, {}
-        info = {
-            "label": int(final["label"][0]),
-            "prediction": int(final["prediction"][0]),
-            "is_success": bool(final["is_success"][0]),
-        }
-        self._answer = info
-        return observation, float(rewards[0]), True, False, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array'")
-            return None
-        if not self._path:
-            raise RuntimeError("call reset() before render()")
-        return episode_frame(
-            self.canvas,
-            self.sensor,
-            self._path,
-            int(self._episodes.steps[0]),
-            self.num_glimpses,
-            self._answer,
-        )
-
-    def _observe(self) -> dict[str, np.ndarray]:
-        observation = self._episodes.observe(ONE_ENV)
-        return {"glimpse": observation["glimpse"][0], "location": observation["location"][0]}
-
-
-def _unpack(action: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The location (2,) and label () of a ``{location, label}`` action, or ValueError."""
-    if not isinstance(action, dict) or set(action) != {"location", "label"}:
-        raise ValueError(f"action must be a dict with keys 'location' and 'label', got {action!r}")
-    location = np.asarray(action["location"])
-    if location.shape != (2,):
-        raise ValueError(f"action['location'] must have shape (2,), got {location.shape}")
-    label = np.asarray(action["label"])
-    if label.size != 1:
-        raise ValueError(f"action['label'] must be one integer, got {action['label']!r}")
-    return location, label.reshape(())
