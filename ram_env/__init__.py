@@ -1,6 +1,7 @@
 """ram_env: the Recurrent Attention Model's task (Mnih et al. 2014) as Gymnasium environments.
 
-Importing the package registers one id per task of the paper, each with the paper's retina and
+Importing the package registers one id per task of the paper (the four image-classification
+tasks, ``ENV_IDS``, and the game of Catch, ``CATCH_ENV_IDS``), each with the paper's retina and
 number of glimpses; every argument of :class:`ram_env.env.GlimpseEnv` can be overridden through
 ``gym.make(id, **kwargs)``. ``gym.make("ram_env:<id>")`` works without importing first.
 """
@@ -13,6 +14,7 @@ from ram_env.sensor import GlimpseSensor, extract_glimpses
 from ram_env.vector import GlimpseVectorEnv
 
 __all__ = [
+    "CATCH_ENV_IDS",
     "ENV_IDS",
     "GlimpseConfig",
     "GlimpseEnv",
@@ -77,9 +79,18 @@ register(
     },
 )
 
+# The paper's dynamic environment: Catch on a 24x24 screen, 6x6 retina with 3 scales (section 4.2).
+register(
+    id="GlimpseCatch-v0",
+    entry_point="ram_env.catch:GlimpseCatchEnv",
+    vector_entry_point="ram_env.catch:GlimpseCatchVectorEnv",
+)
+
+# The image-classification ids (one per task of the paper) and the game ids.
 ENV_IDS = (
     "GlimpseMNIST-v0",
     "GlimpseMNIST-Translated60-v0",
     "GlimpseMNIST-Cluttered60-v0",
     "GlimpseMNIST-Cluttered100-v0",
 )
+CATCH_ENV_IDS = ("GlimpseCatch-v0",)

@@ -120,6 +120,22 @@ class BatchedEpisodes:
         return result
 
 
+def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:
+    """Locations (len(envs), 2) clipped to [-1, 1] as float32, or ValueError naming ``name``
+    unless they are finite real numbers of that shape."""
+    locations = np.asarray(locations)
+    real = np.issubdtype(locations.dtype, np.integer) or np.issubdtype(locations.dtype, np.floating)
+    if locations.shape != (len(envs), 2) or not real:
+        raise ValueError(
+            f"{name} must be real numbers of shape ({len(envs)}, 2) for "
+            f"{len(envs)} env(s), got {locations.dtype} {locations.shape}"
+        )
+    if not np.isfinite(locations).all():
+        bad = np.flatnonzero(~np.isfinite(locations).all(axis=1))[0]
+        raise ValueError(f"env {envs[bad]}: {name} must be finite, got {locations[bad].tolist()}")
+    return np.clip(locations, -1.0, 1.0, out=np.empty(locations.shape, np.float32))
+
+
 def check_render_mode(render_mode: str | None, metadata: dict) -> None:
     if render_mode not in (None, *metadata["render_modes"]):
         raise ValueError(

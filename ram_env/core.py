@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ram_env import datasets
-from ram_env.batched import BatchedEpisodes
+from ram_env.batched import BatchedEpisodes, check_locations
 from ram_env.rendering import episode_frame
 from ram_env.sensor import GlimpseSensor
 from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words, unit_interval
@@ -175,7 +175,7 @@ class GlimpseEpisodes(BatchedEpisodes):
         if location is not None:
             if start is not None:
                 raise ValueError("give options['location'] or options['start'], not both")
-            location = self.check_locations(envs, location, "options['location']")
+            location = check_locations(envs, location, "options['location']")
         if replicas is not None:
             if not _is_integer(replicas) or replicas < 1 or self.num_envs % replicas:
                 raise ValueError(
@@ -276,7 +276,7 @@ class GlimpseEpisodes(BatchedEpisodes):
     def check_actions(self, envs: np.ndarray, actions: dict[str, np.ndarray]) -> dict:
         """Clipped float32 locations (B, 2) and int64 labels (B,) for ``envs``, or ValueError."""
         labels = np.asarray(actions["label"])
-        locations = self.check_locations(envs, actions["location"], "action 'location'")
+        locations = check_locations(envs, actions["location"], "action 'location'")
         if labels.shape != (len(envs),) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(
                 f"action 'label' must be integers of shape ({len(envs)},), "
@@ -289,26 +289,6 @@ class GlimpseEpisodes(BatchedEpisodes):
                 f"got {labels[bad]}"
             )
         return {"location": locations, "label": labels.astype(np.int64)}
-
-    @staticmethod
-    def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:
-        """Locations (len(envs), 2) clipped to [-1, 1] as float32, or ValueError naming ``name``
-        unless they are finite real numbers of that shape."""
-        locations = np.asarray(locations)
-        real = np.issubdtype(locations.dtype, np.integer) or np.issubdtype(
-            locations.dtype, np.floating
-        )
-        if locations.shape != (len(envs), 2) or not real:
-            raise ValueError(
-                f"{name} must be real numbers of shape ({len(envs)}, 2) for "
-                f"{len(envs)} env(s), got {locations.dtype} {locations.shape}"
-            )
-        if not np.isfinite(locations).all():
-            bad = np.flatnonzero(~np.isfinite(locations).all(axis=1))[0]
-            raise ValueError(
-                f"env {envs[bad]}: {name} must be finite, got {locations[bad].tolist()}"
-            )
-        return np.clip(locations, -1.0, 1.0, out=np.empty(locations.shape, np.float32))
 
     def observe(self, envs: np.ndarray) -> dict[str, np.ndarray]:
         """Fresh observations of ``envs``: glimpses at their current locations."""

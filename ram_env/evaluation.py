@@ -95,3 +95,58 @@ def evaluate_policy(
         raise RuntimeError(f"the pass missed {int((~seen).sum())} of the {split} images")
     error = 100.0 * float(np.mean(predictions != labels))
     return SplitResult(error=error, predictions=predictions, labels=labels)
+
+
+@dataclass(frozen=True)
+class CatchResult:
+    """One pass over Catch's fixed val or test games."""
+
+    catch_rate: float
+    """Percent of the games whose ball landed on the paddle."""
+    caught: np.ndarray
+    """(M,) bool, per game in the set's order."""
+
+
+def evaluate_catch(
+    policy: Policy,
+    env_id: str = "GlimpseCatch-v0",
+    split: str = "test",
+    *,
+    num_envs: int = 1000,
+    wrap: Callable[[VectorEnv], VectorEnv] | None = None,
+    seed: int | None = 0,
+    **env_kwargs: Any,
+) -> CatchResult:
+    """Run ``policy`` for one game on every game of Catch's fixed ``split`` (as
+    :func:`evaluate_policy` does for images): the catch rate to report."""
+    if split not in FIXED_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(FIXED_SPLITS)}, got {split!r}")
+    if int(num_envs) != num_envs or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    envs = gym.make_vec(
+        env_id, num_envs=num_envs, split=split, autoreset_mode=AutoresetMode.DISABLED, **env_kwargs
+    )
+    if wrap is not None:
+        envs = wrap(envs)
+    size = envs.unwrapped.num_games
+    caught = np.zeros(size, bool)
+    seen = np.zeros(size, bool)
+    try:
+        for round_ in range(math.ceil(size / num_envs)):
+            observations, info = envs.reset(seed=seed if round_ == 0 else None)
+            games = np.asarray(info["index"])
+            episode_start = np.ones(num_envs, bool)
+            ended = np.zeros(num_envs, bool)
+            while not ended.all():
+                actions = policy(observations, episode_start)
+                observations, _, terminated, truncated, info = envs.step(actions)
+                episode_start = np.zeros(num_envs, bool)
+                ended |= terminated | truncated
+            first_visit = ~seen[games]
+            caught[games[first_visit]] = np.asarray(info["is_success"])[first_visit]
+            seen[games] = True
+    finally:
+        envs.close()
+    if not seen.all():
+        raise RuntimeError(f"the pass missed {int((~seen).sum())} of the {split} games")
+    return CatchResult(catch_rate=100.0 * float(caught.mean()), caught=caught)
