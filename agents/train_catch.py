@@ -1,0 +1,273 @@
+"""Train the Recurrent Attention Model to play Catch (``GlimpseCatch-v0``) from the reward alone.
+
+    python examples/train_catch.py                       # the full run of RESULTS
+    python examples/train_catch.py --epochs 2 --run-name quick
+
+The paper's setting for its dynamic environment (section 4.2): an LSTM core of 256 units and
+pure REINFORCE with a learned baseline, no supervised term. Each step the model takes in the
+glimpse and its location, then samples two actions from its state: where to look next (the
+Gaussian location policy) and how to move the paddle (a softmax over left, stay, right: the
+RAM's action network with 3 outputs). The reward, 1 if the ball is caught, comes at the end;
+every step's log-probabilities are weighted by ``R - b_t``. Every epoch: ``games_per_epoch``
+training games, then the catch rate on the 5,000 fixed validation games; the best model is
+kept and its catch rate on the 10,000 fixed test games is reported (greedy actions: the mean
+location and the most likely paddle move).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode
+from PIL import Image
+from torch.distributions import Categorical
+from tqdm import tqdm
+
+import ram_env  # noqa: F401  (registers the ids)
+from agents.checkpoints import finish_epoch, load_model, model_state, resumable, start_or_resume
+from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.devices import Device, resolve_device
+from agents.ram import RAMConfig, RecurrentAttentionModel
+from agents.schedules import linear_learning_rate
+from agents.torch_observations import TorchObservations
+from ram_env.atomic import atomic_write, write_text_atomically
+from ram_env.evaluation import evaluate_catch
+
+PADDLE_MOVES = 3
+
+
+@dataclass
+class Config:
+    """Settings of one training run."""
+
+    env_id: str = "GlimpseCatch-v0"
+    """Registered Catch id."""
+    epochs: int = 20
+    """Training epochs."""
+    games_per_epoch: int = 25_600
+    """Training games per epoch."""
+    batch_size: int = 64
+    """Games played together per gradient step."""
+    learning_rate: float = 1e-3
+    """Adam's learning rate at the start."""
+    final_learning_rate: float = 1e-5
+    """Learning rate at the end: it falls linearly over the run."""
+    location_std: float = 0.1
+    """Std of the Gaussian location policy, in units of half the screen."""
+    core: Literal["lstm", "rnn"] = "lstm"
+    """Core network: "lstm" (the paper's for Catch) or "rnn"."""
+    hidden_size: int = 256
+    """Units of the core (and of the combined glimpse features)."""
+    max_grad_norm: float = 5.0
+    """Gradients are clipped to this norm (0: no clipping)."""
+    seed: int = 1
+    """Seeds the model, the games and the sampling."""
+    eval_envs: int = 1000
+    """Games played together when evaluating."""
+    gif_games: int = 4
+    """Test games drawn in the GIF (0: no GIF)."""
+    run_name: str | None = None
+    """Name of the run's folder under runs_dir (None: env id and seed)."""
+    runs_dir: str = "runs"
+    """Where run folders go."""
+    resume: bool = False
+    """Continue the run in runs_dir/run_name from its last checkpoint (it must exist)."""
+    threads: int = 0
+    """Torch CPU threads (0: torch's default)."""
+    device: Device = "auto"
+    """Where the model trains: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
+
+
+def main(config: Config) -> dict:
+    check_choices(config)
+    check_bounds(
+        config,
+        at_least={
+            "epochs": 1,
+            "games_per_epoch": 1,
+            "batch_size": 1,
+            "hidden_size": 1,
+            "eval_envs": 1,
+            "gif_games": 0,
+            "threads": 0,
+            "max_grad_norm": 0,
+        },
+        above={"learning_rate": 0, "final_learning_rate": 0, "location_std": 0},
+    )
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
+    run_dir = Path(config.runs_dir) / (config.run_name or f"{config.env_id}-seed{config.seed}")
+
+    probe = gym.make(config.env_id).unwrapped
+    torch.manual_seed(config.seed)
+    ram_config = RAMConfig(
+        core_size=config.hidden_size,
+        glimpse_features=config.hidden_size,
+        core=config.core,
+        location_std=config.location_std,
+        reinforce_core_weight=1.0,  # pure REINFORCE: the locations' gradient trains the core too
+    )
+    glimpse_shape = probe.observation_space["glimpse"].shape
+    model = RecurrentAttentionModel(glimpse_shape, PADDLE_MOVES, ram_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    batches_per_epoch = math.ceil(config.games_per_epoch / config.batch_size)
+    schedule = linear_learning_rate(
+        optimizer, config.final_learning_rate, config.epochs * batches_per_epoch
+    )
+    run = start_or_resume(run_dir, config, model, optimizer, schedule)
+    started = time.time() - run.seconds
+
+    with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
+        for epoch in range(run.first_epoch, config.epochs + 1):
+            torch.manual_seed(config.seed * 100_003 + epoch)  # a resumed run goes on the same
+            envs = TorchObservations(
+                gym.make_vec(
+                    config.env_id,
+                    num_envs=config.batch_size,
+                    autoreset_mode=AutoresetMode.DISABLED,
+                ),
+                device,
+            )
+            envs.reset(seed=config.seed * 100_003 + epoch)
+            caught = 0.0
+            progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
+            for batch in progress:
+                log_probs, baselines, rewards = play(envs, model, greedy=False)
+                # REINFORCE with the baseline: every step's actions weighted by R - b_t; the
+                # baseline regressed to R.
+                advantages = (rewards[:, None] - baselines).detach()
+                loss = -(advantages * log_probs).sum(1).mean()
+                loss = loss + ((baselines - rewards[:, None]) ** 2).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.max_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                schedule.step()
+                caught += rewards.mean().item()
+                progress.set_postfix(catch_rate=f"{caught / (batch + 1):.3f}")
+            envs.close()
+            val = catch_rate(model, config.env_id, "val", config.eval_envs)
+            row = {
+                "epoch": epoch,
+                "train_catch_rate": 100 * caught / batches_per_epoch,
+                "val_catch_rate": val,
+                "val_error": 100 - val,  # what finish_epoch keeps the lowest of
+                "learning_rate": schedule.get_last_lr()[0],
+                "seconds": time.time() - started,
+            }
+            finish_epoch(
+                run_dir,
+                run,
+                row,
+                lambda **extra: model_state(model, config.env_id, {}, **extra),
+                {
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "config": dataclasses.asdict(config),
+                },
+                seconds=time.time() - started,
+            )
+            print(f"epoch {epoch}: val catch rate {val:.2f}% (greedy), {row['seconds']:.0f} s")
+
+    model, _, _ = load_model(run_dir / "best.pt", device)
+    results = {
+        "env_id": config.env_id,
+        "epochs": config.epochs,
+        "training_games": config.epochs * batches_per_epoch * config.batch_size,
+        "device": device.type,
+        "best_val_catch_rate": 100 - run.best_val,
+        "test_catch_rate_greedy": catch_rate(model, config.env_id, "test", config.eval_envs),
+        "wall_seconds": time.time() - started,
+    }
+    write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
+    if config.gif_games:
+        game_gif(model, config.env_id, run_dir / "games.gif", config.gif_games)
+    print(json.dumps(results, indent=2))
+    print(f"wrote {run_dir}")
+    return results
+
+
+def play(envs, model: RecurrentAttentionModel, greedy: bool):
+    """One game in every env (all reset together): (B, steps) log-probabilities of the actions
+    taken, (B, steps) baselines, (B,) rewards."""
+    observation, _ = envs.reset()
+    state = model.initial_state(envs.num_envs)
+    log_probs, baselines = [], []
+    terminated = torch.zeros(envs.num_envs, dtype=torch.bool)
+    while not terminated.all():
+        state, hidden = model.step(observation["glimpse"], observation["location"], state)
+        where = model.location_policy(hidden)
+        paddle = Categorical(logits=model.classify(hidden))
+        location = where.mean if greedy else where.sample()
+        move = paddle.probs.argmax(1) if greedy else paddle.sample()
+        log_probs.append(where.log_prob(location).sum(1) + paddle.log_prob(move))
+        baselines.append(model.value(hidden))
+        observation, rewards, terminated, _, _ = envs.step(
+            {"location": location.clamp(-1, 1), "paddle": move}
+        )
+    return torch.stack(log_probs, 1), torch.stack(baselines, 1), rewards.float()
+
+
+class GreedyPolicy:
+    """The trained model as a ``ram_env.evaluation`` policy: the mean location and the most
+    likely paddle move, its LSTM state carried from step to step."""
+
+    def __init__(self, model: RecurrentAttentionModel):
+        self.model, self.state = model, None
+
+    @torch.no_grad()
+    def __call__(self, observations: dict, episode_start: np.ndarray) -> dict:
+        device = self.model.device
+        if episode_start.all():
+            self.state = self.model.initial_state(len(episode_start))
+        glimpse = torch.from_numpy(observations["glimpse"]).to(device)
+        location = torch.from_numpy(observations["location"]).to(device)
+        self.state, hidden = self.model.step(glimpse, location, self.state)
+        where = self.model.location_policy(hidden).mean
+        move = self.model.classify(hidden).argmax(1)
+        return {"location": where.cpu().numpy(), "paddle": move.cpu().numpy()}
+
+
+def catch_rate(model: RecurrentAttentionModel, env_id: str, split: str, num_envs: int) -> float:
+    """Percent of the fixed ``split``'s games the model catches, with greedy actions."""
+    return evaluate_catch(GreedyPolicy(model), env_id, split, num_envs=num_envs).catch_rate
+
+
+def game_gif(model: RecurrentAttentionModel, env_id: str, path: Path, games: int) -> None:
+    """The first ``games`` test games side by side, played greedily, as a GIF."""
+    envs = gym.make_vec(env_id, num_envs=games, split="test", render_mode="rgb_array")
+    policy = GreedyPolicy(model)
+    observations, _ = envs.reset(seed=0)
+    frames = [np.concatenate(envs.render(), axis=1)]
+    start = np.ones(games, bool)
+    for _ in range(envs.unwrapped.num_glimpses - 1):
+        observations, *_ = envs.step(policy(observations, start))
+        start = np.zeros(games, bool)
+        frames.append(np.concatenate(envs.render(), axis=1))
+    envs.close()
+    pictures = [Image.fromarray(frame) for frame in frames + [frames[-1]] * 3]
+    with atomic_write(path) as file:
+        pictures[0].save(
+            file, format="GIF", save_all=True, append_images=pictures[1:], duration=300, loop=0
+        )
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
+    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
+
+
+if __name__ == "__main__":
+    cli()
