@@ -1,0 +1,94 @@
+"""agents/train_catch.py (examples/train_catch.py): the RAM playing Catch. Needs no data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from agents import train_catch  # noqa: E402
+from agents.checkpoints import load_model  # noqa: E402
+from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--games-per-epoch", "64", "--batch-size", "32", "--gif-games", "2", "--threads", "1"]
+TINY += ["--device", "cpu"]
+
+
+def train(tmp_path: Path, *args: str) -> dict:
+    argv = [*TINY, "--runs-dir", str(tmp_path), "--run-name", "r", *args]
+    return train_catch.main(train_catch.parse_config(train_catch.Config, argv))
+
+
+def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministic(tmp_path):
+    results = train(tmp_path, "--epochs", "1")
+    run = tmp_path / "r"
+    assert 0 <= results["test_catch_rate_greedy"] <= 100
+    assert results["training_games"] == 64
+    model, env_id, _ = load_model(run / "best.pt")
+    assert env_id == "GlimpseCatch-v0" and model.config.core == "lstm"  # the paper's core
+    again = train_catch.catch_rate(model, env_id, "test", 1000)
+    assert again == results["test_catch_rate_greedy"]  # greedy play is deterministic
+    assert json.loads((run / "results.json").read_text())["test_catch_rate_greedy"] == again
+    assert (run / "games.gif").stat().st_size > 0
+    # A second run of the same settings ends the same: the run is a function of its seed.
+    other = train(tmp_path / "other", "--epochs", "1")
+    assert other["test_catch_rate_greedy"] == results["test_catch_rate_greedy"]
+
+
+def test_play_returns_one_log_probability_and_baseline_per_step():
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    from agents.torch_observations import TorchObservations
+
+    envs = TorchObservations(
+        gym.make_vec("GlimpseCatch-v0", num_envs=8, autoreset_mode=AutoresetMode.DISABLED)
+    )
+    envs.reset(seed=0)
+    config = RAMConfig(core="lstm", reinforce_core_weight=1.0)
+    model = RecurrentAttentionModel((3, 6, 6), 3, config)
+    log_probs, baselines, rewards = train_catch.play(envs, model, greedy=False)
+    assert log_probs.shape == baselines.shape == (8, 23)  # 23 steps: 24 glimpses
+    assert set(np.unique(rewards.numpy())) <= {0.0, 1.0}
+    assert log_probs.requires_grad and torch.isfinite(log_probs).all()
+    # Every parameter of the policy gets a REINFORCE gradient (pure RL: no supervised term).
+    (-(log_probs.sum())).backward()
+    unused = {"baseline.weight", "baseline.bias"}
+    for name, parameter in model.named_parameters():
+        if name not in unused:
+            assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+        (["--location-std", "0"], "--location-std must be > 0"),
+        (["--core", "gru"], "invalid choice 'gru' for argument '--core'"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, message):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "train_catch.py"),
+            *args,
+            "--runs-dir",
+            str(tmp_path),
+            "--run-name",
+            "r",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "r").exists()
