@@ -10,12 +10,18 @@ are skipped, saying how to fetch them: the tests never touch the network. One wa
 - fixtures that build MNIST environments: the session fixture ``mnist_dir`` (which skips);
 - optional packages (torch, SB3, ...): ``pytest.importorskip`` at the top of the module.
 
+Tests of the mechanics (the vector env against SyncVectorEnv, the wrappers, the adapters) do not
+need real digits: without MNIST they run on stand-in images of the same sizes
+(:func:`stand_in_mnist`: seven-segment digits at random offsets), so that a fresh clone runs
+them too. Only the tests that pin the MNIST protocol itself are marked ``requires_mnist``.
+
 If the variable is set but the files are missing or corrupt the tests fail loudly (that is a real
 problem, not a reason to skip).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -47,16 +53,85 @@ def find_mnist_dir() -> Path | None:
     return None
 
 
-requires_mnist = pytest.mark.skipif(find_mnist_dir() is None, reason=SKIP_REASON)
+MNIST_DIR = find_mnist_dir()
+requires_mnist = pytest.mark.skipif(MNIST_DIR is None, reason=SKIP_REASON)
+
+# Seven-segment digits: which of the segments (top, top-left, top-right, middle, bottom-left,
+# bottom-right, bottom) each of 0-9 lights.
+SEGMENTS = ["1110111", "0010010", "1011101", "1011011", "0111010",
+            "1101011", "1101111", "1010010", "1111111", "1111011"]  # fmt: skip
+
+
+def seven_segment_glyph(digit: int) -> np.ndarray:
+    """A 28 x 28 uint8 picture of ``digit`` in seven segments, about MNIST's size and ink."""
+    glyph = np.zeros((28, 28), np.uint8)
+    top, middle, bottom, left, right = 4, 13, 22, 8, 18
+    bars = [
+        (slice(top, top + 2), slice(left, right + 2)),
+        (slice(top, middle + 2), slice(left, left + 2)),
+        (slice(top, middle + 2), slice(right, right + 2)),
+        (slice(middle, middle + 2), slice(left, right + 2)),
+        (slice(middle, bottom + 2), slice(left, left + 2)),
+        (slice(middle, bottom + 2), slice(right, right + 2)),
+        (slice(bottom, bottom + 2), slice(left, right + 2)),
+    ]
+    for lit, (rows, columns) in zip(SEGMENTS[digit], bars, strict=True):
+        if lit == "1":
+            glyph[rows, columns] = 255
+    return glyph
+
+
+@functools.cache
+def stand_in_mnist(split: str, data_dir: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels with MNIST's split sizes, dtypes and shapes (read-only), in place of
+    ``ram_env.datasets.load_mnist`` where there is no MNIST: seven-segment digits shifted by up
+    to 3 pixels, at 60-100% brightness; the same on every machine."""
+    if split not in datasets.SPLITS:
+        raise ValueError(f"unknown MNIST split {split!r}; valid splits are train, val, test")
+    size = {"train": 55_000, "val": 5_000, "test": 10_000}[split]
+    rng = np.random.default_rng(["train", "val", "test"].index(split))
+    labels = rng.integers(0, 10, size)
+    shifts = range(-3, 4)
+    shifted = np.array(  # (digit, row shift, column shift, 28, 28)
+        [
+            [
+                [np.roll(seven_segment_glyph(d), (dy, dx), axis=(0, 1)) for dx in shifts]
+                for dy in shifts
+            ]
+            for d in range(10)
+        ]
+    )
+    offsets = rng.integers(0, len(shifts), (size, 2))
+    images = shifted[labels, offsets[:, 0], offsets[:, 1]]
+    images = (images * rng.uniform(0.6, 1.0, (size, 1, 1))).astype(np.uint8)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
+
+
+@pytest.fixture(autouse=True, scope="session")
+def stand_in_for_mnist():
+    """Without MNIST, environments load :func:`stand_in_mnist` instead (tests marked
+    ``requires_mnist`` are skipped then, so only the mechanics tests see it)."""
+    if MNIST_DIR is not None:
+        yield
+        return
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a test tried to download MNIST: tests never use the network")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datasets, "load_mnist", stand_in_mnist)
+        patch.setattr(datasets, "download_mnist", no_network)
+        yield
 
 
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The real MNIST folder; skips the requesting test (or fixture) if there is none."""
-    found = find_mnist_dir()
-    if found is None:
+    if MNIST_DIR is None:
         pytest.skip(SKIP_REASON)
-    return found
+    return MNIST_DIR
 
 
 # --- shared helpers ----------------------------------------------------------------------------

@@ -34,8 +34,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ONE_ID = "GlimpseMNIST-Translated60-v0"
 CHEAP_ID = "GlimpseMNIST-v0"
 
-pytestmark = requires_mnist
-
 
 def random_actions(rng: np.random.Generator, n: int, num_classes: int = 10) -> dict:
     return {

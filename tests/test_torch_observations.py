@@ -11,7 +11,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import requires_mnist
 from gymnasium.vector import AutoresetMode
 
 torch = pytest.importorskip("torch")
@@ -24,7 +23,6 @@ N = 5
 ONE_ID = "GlimpseMNIST-Translated60-v0"
 
 all_ids = pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
-pytestmark = requires_mnist
 
 
 def random_actions(rng: np.random.Generator, n: int = N) -> dict:

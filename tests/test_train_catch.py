@@ -53,8 +53,8 @@ def test_play_returns_one_log_probability_and_baseline_per_step():
     envs.reset(seed=0)
     config = RAMConfig(core="lstm", reinforce_core_weight=1.0)
     model = RecurrentAttentionModel((3, 6, 6), 3, config)
-    log_probs, baselines, rewards = train_catch.play(envs, model, greedy=False)
-    assert log_probs.shape == baselines.shape == (8, 23)  # 23 steps: 24 glimpses
+    log_probs, entropies, baselines, rewards = train_catch.play(envs, model, greedy=False)
+    assert log_probs.shape == entropies.shape == baselines.shape == (8, 23)  # 24 glimpses
     assert set(np.unique(rewards.numpy())) <= {0.0, 1.0}
     assert log_probs.requires_grad and torch.isfinite(log_probs).all()
     # Every parameter of the policy gets a REINFORCE gradient (pure RL: no supervised term).

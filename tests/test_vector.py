@@ -18,13 +18,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same, differs, requires_mnist
+from conftest import assert_same, differs
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.vector.utils import batch_space
 
 import ram_env
 from ram_env import GlimpseEnv, GlimpseVectorEnv
-from ram_env.datasets import load_mnist
 
 ONE_ID = "GlimpseMNIST-Translated60-v0"
 CHEAP_ID = "GlimpseMNIST-v0"
@@ -32,9 +31,6 @@ MODES = list(AutoresetMode)
 
 all_ids = pytest.mark.parametrize("env_id", ram_env.ENV_IDS)
 all_modes = pytest.mark.parametrize("mode", MODES, ids=[mode.name for mode in MODES])
-
-pytestmark = requires_mnist
-
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -773,8 +769,8 @@ def test_bad_replicas_raise_and_change_nothing(options, message):
 # --- episode structure ------------------------------------------------------------------------
 
 
-def true_labels(split: str, indices: np.ndarray) -> np.ndarray:
-    return load_mnist(split)[1][indices]
+def true_labels(env, indices: np.ndarray) -> np.ndarray:
+    return env.labels[indices]
 
 
 def test_next_step_episodes_take_t_steps_then_a_reset_step():
@@ -783,7 +779,7 @@ def test_next_step_episodes_take_t_steps_then_a_reset_step():
     _, info = env.reset(seed=0)
     rng = np.random.default_rng(9)
     for episode in range(3):
-        labels = true_labels("val", info["index"])
+        labels = true_labels(env, info["index"])
         answers = np.where(np.arange(n) % 2 == 0, labels, (labels + 1) % 10)  # odd envs wrong
         for t in range(1, env.num_glimpses + 1):
             actions = random_actions(rng, n)

@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same, requires_mnist, run_json_script
+from conftest import assert_same, run_json_script
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
@@ -54,9 +54,6 @@ GRID = (5, 3)  # not square, so that a swapped x and y would show
 MODES = list(AutoresetMode)
 
 all_modes = pytest.mark.parametrize("mode", MODES, ids=[mode.name for mode in MODES])
-
-pytestmark = requires_mnist
-
 
 # --- helpers ----------------------------------------------------------------------------------
 
