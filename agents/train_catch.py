@@ -1,6 +1,6 @@
 """Train the Recurrent Attention Model to play Catch (``GlimpseCatch-v0``) from the reward alone.
 
-    python examples/train_catch.py                       # the full run of RESULTS
+    python examples/train_catch.py                       # 20 epochs of 25,600 games
     python examples/train_catch.py --epochs 2 --run-name quick
 
 The paper's setting for its dynamic environment (section 4.2): an LSTM core of 256 units and
