@@ -110,9 +110,11 @@ def stand_in_mnist(split: str, data_dir: Any = None) -> tuple[np.ndarray, np.nda
 
 
 @pytest.fixture(autouse=True, scope="session")
-def stand_in_for_mnist():
+def stand_in_for_mnist(tmp_path_factory):
     """Without MNIST, environments load :func:`stand_in_mnist` instead (tests marked
-    ``requires_mnist`` are skipped then, so only the mechanics tests see it)."""
+    ``requires_mnist`` are skipped then, so only the mechanics tests see it), and nothing can
+    download it: in this process downloading fails the test, and subprocesses are pointed at an
+    empty ``$RAM_ENV_DATA_DIR`` (where ``ram_env`` reports the files missing, never fetches)."""
     if MNIST_DIR is not None:
         yield
         return
@@ -123,6 +125,7 @@ def stand_in_for_mnist():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(datasets, "load_mnist", stand_in_mnist)
         patch.setattr(datasets, "download_mnist", no_network)
+        patch.setenv(datasets.DATA_DIR_ENV, str(tmp_path_factory.mktemp("no_mnist")))
         yield
 
 

@@ -1,8 +1,8 @@
 """Every registered ``GlimpseEnv`` id against the Gymnasium API and the class docstring's spec.
 
-Most tests run once per id in ``ram_env.ENV_IDS`` on the real MNIST (skipped without
-``$RAM_ENV_DATA_DIR``); tests of bad input use one id, and bring-your-own-data tests use small
-synthetic images.
+Most tests run once per id in ``ram_env.ENV_IDS``, on MNIST where ``ram_env`` finds it and on
+stand-in digits otherwise (see ``conftest.py``); tests of bad input use one id, and
+bring-your-own-data tests use small synthetic images.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import assert_same, differs, requires_mnist, run_json_script
+from conftest import assert_same, differs, run_json_script
 from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils.env_checker import check_env
 from gymnasium.wrappers.common import PassiveEnvChecker
@@ -79,7 +79,7 @@ def play(env: gym.Env, actions: list[dict]) -> list:
 
 
 @pytest.fixture(scope="module")
-def val_envs(mnist_dir) -> dict[str, gym.Env]:
+def val_envs() -> dict[str, gym.Env]:
     """One unwrapped env per id on the val split, shared (tests reset them as they need)."""
     return {env_id: gym.make(env_id, split="val").unwrapped for env_id in ram_env.ENV_IDS}
 
@@ -87,7 +87,6 @@ def val_envs(mnist_dir) -> dict[str, gym.Env]:
 # --- the Gymnasium API ------------------------------------------------------------------------
 
 
-@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_check_env_passes_without_warnings(env_id, split):
@@ -95,13 +94,11 @@ def test_check_env_passes_without_warnings(env_id, split):
     check_env_silently(env.unwrapped)
 
 
-@requires_mnist
 @all_ids
 def test_render_mode_env_passes_check_env(env_id):
     check_env_silently(gym.make(env_id, split="val", render_mode="rgb_array").unwrapped)
 
 
-@requires_mnist
 @all_ids
 def test_gym_make_with_the_passive_env_checker(env_id):
     env = gym.make(env_id)
@@ -164,7 +161,6 @@ def test_make_by_module_path_without_import(env_id, made_in_subprocess):
 # --- seeding, pickling, specs -----------------------------------------------------------------
 
 
-@requires_mnist
 @all_ids
 def test_seeding_is_deterministic(env_id):
     env_a, env_b = gym.make(env_id), gym.make(env_id)
@@ -180,7 +176,6 @@ def test_seeding_is_deterministic(env_id):
     assert_same(env_b.reset(seed=1), first)
 
 
-@requires_mnist
 @all_ids
 def test_pickle_mid_episode(env_id):
     env = gym.make(env_id)
@@ -202,7 +197,6 @@ def test_pickle_mid_episode(env_id):
     assert_same(play(clone, actions[:steps]), play(env, actions[:steps]))
 
 
-@requires_mnist
 @all_ids
 def test_spec_json_round_trip(env_id):
     env = gym.make(env_id, split="val", num_glimpses=3)
@@ -260,7 +254,6 @@ def test_wrong_answer_gets_nothing(env_id, val_envs):
     assert info["label"] == label and info["prediction"] == wrong
 
 
-@requires_mnist
 @all_ids
 def test_episode_length_is_num_glimpses(env_id):
     for num_glimpses in (1, 3):
@@ -290,7 +283,6 @@ def test_glimpse_at_digit_sees_more_ink_than_far_corner(env_id, val_envs):
         assert not at_corner[0].any()
 
 
-@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["val", "test"])
 def test_fixed_splits_walk_through_the_images(env_id, split):
@@ -304,7 +296,6 @@ def test_fixed_splits_walk_through_the_images(env_id, split):
     assert env.reset()[1]["index"] == 5
 
 
-@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["train", "val"])
 def test_location_option_moves_only_the_first_glimpse(env_id, split):
@@ -324,7 +315,6 @@ def test_location_option_moves_only_the_first_glimpse(env_id, split):
     assert_same(chosen.step(action)[0], plain.step(action)[0])
 
 
-@requires_mnist
 @all_ids
 @pytest.mark.parametrize("split", ["val", "test"])
 def test_index_option_gives_the_same_canvas(env_id, split):
@@ -372,7 +362,6 @@ def test_observations_lie_in_the_space_and_locations_are_clipped(env_id, val_env
 # --- rendering --------------------------------------------------------------------------------
 
 
-@requires_mnist
 @all_ids
 def test_render_rgb_array(env_id):
     env = gym.make(env_id, split="val", render_mode="rgb_array").unwrapped
@@ -452,7 +441,6 @@ def test_bad_actions_raise_and_do_not_advance(action, message, val_envs):
         assert_same(obs, first)
 
 
-@requires_mnist
 def test_stepping_before_reset_or_after_the_end_raises():
     env = gym.make(ONE_ID, split="val", num_glimpses=2).unwrapped
     action = {"location": [0.0, 0.0], "label": 0}
@@ -481,7 +469,6 @@ def test_bad_reset_options(options, message, val_envs):
         env.reset(seed=0, options=options)
 
 
-@requires_mnist
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -615,7 +602,6 @@ REJECTED_RESETS = [
 ]
 
 
-@requires_mnist
 @pytest.mark.parametrize("split", ["train", "val"])
 @pytest.mark.parametrize(("options", "message"), REJECTED_RESETS)
 def test_rejected_reset_changes_nothing(options, message, split):

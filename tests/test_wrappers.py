@@ -693,11 +693,15 @@ def test_ppo_takes_the_grid_history_env():
 IMPORT_SCRIPT = """
 import json, sys
 import gymnasium as gym
+import numpy as np
 from ram_env.wrappers import wrap_for_sb3
-env = wrap_for_sb3(gym.make("GlimpseMNIST-v0", split="val"), "grid", True)
+# Own images (no MNIST needed): 20 random 28x28 pictures of 10 classes.
+data = dict(images=np.random.default_rng(0).integers(0, 256, (20, 28, 28), np.uint8),
+            labels=np.arange(20) % 10, split="val")
+env = wrap_for_sb3(gym.make("GlimpseMNIST-v0", **data), "grid", True)
 env.reset(seed=0)
 env.step(env.action_space.sample())
-venv = wrap_for_sb3(gym.make_vec("GlimpseMNIST-v0", num_envs=2, split="val"), "flat", False)
+venv = wrap_for_sb3(gym.make_vec("GlimpseMNIST-v0", num_envs=2, **data), "flat", False)
 venv.reset(seed=0)
 venv.step(venv.action_space.sample())
 heavy = ("torch", "stable_baselines3", "sb3_contrib")
