@@ -25,7 +25,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 import ram_env  # noqa: F401  (registers the ids)
-from ram_env.vector import GlimpseVectorEnv
+from ram_env.batched import BatchedVectorEnv
 from ram_env.wrappers import wrap_for_sb3
 
 
@@ -54,7 +54,8 @@ def make_sb3_vec_env(
 
 
 class GlimpseSB3VecEnv(VecEnv):
-    """An SB3 ``VecEnv`` view of a ``GlimpseVectorEnv`` in ``SAME_STEP`` autoreset mode.
+    """An SB3 ``VecEnv`` view of a ``GlimpseVectorEnv`` (or ``GlimpseCatchVectorEnv``) in
+    ``SAME_STEP`` autoreset mode.
 
     ``set_options`` must give every env the same options (they are reset together). As SB3
     expects: a step that ends episodes returns the next episodes' first observations,
@@ -66,8 +67,11 @@ class GlimpseSB3VecEnv(VecEnv):
     """
 
     def __init__(self, vector_env: gym.vector.VectorEnv):
-        if not isinstance(vector_env.unwrapped, GlimpseVectorEnv):
-            raise ValueError(f"expected a GlimpseVectorEnv, got {type(vector_env.unwrapped)}")
+        if not isinstance(vector_env.unwrapped, BatchedVectorEnv):
+            raise ValueError(
+                "expected one of ram_env's vector envs (GlimpseVectorEnv, "
+                f"GlimpseCatchVectorEnv), got {type(vector_env.unwrapped)}"
+            )
         if vector_env.metadata["autoreset_mode"] != AutoresetMode.SAME_STEP:
             raise ValueError(
                 "SB3 resets envs in the step that ends them: make the vector env with "

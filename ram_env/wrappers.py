@@ -24,6 +24,9 @@ Observations (values unchanged, only reshaped and stacked)
   policy (PPO, A2C with an MLP) needs to solve the task. Every key is a float Box, so SB3's
   ``VecNormalize`` and ``VecFrameStack`` and TorchRL's batched specs take it as it is.
 
+The same wrappers serve Catch (``GlimpseCatch-v0``), whose discrete action is ``paddle`` (3
+moves) where the classification envs have ``label``: "the label" below is whichever the env has.
+
 ``wrap_for_sb3(env, actions="grid", history=True)`` applies one of each;
 ``agents.sb3_vec_env.make_sb3_vec_env`` takes the same arguments (its ``actions=None``, the
 default, leaves the env unwrapped).
@@ -46,14 +49,17 @@ ONE_ENV = np.array([0])
 # -- the transformations, on batches (a leading env axis) -----------------------------------------
 
 
-def flat_to_dict(actions: np.ndarray, num_classes: int) -> dict[str, np.ndarray]:
-    """``(N, 2 + num_classes)`` flat actions as the env's ``{location, label}`` batch."""
+def flat_to_dict(
+    actions: np.ndarray, num_classes: int, key: str = "label"
+) -> dict[str, np.ndarray]:
+    """``(N, 2 + num_classes)`` flat actions as the env's ``{location, key}`` batch (``key``:
+    the env's discrete action, the label or Catch's paddle move)."""
     actions = np.asarray(actions, dtype=np.float32)
     if actions.ndim != 2 or actions.shape[1] != 2 + num_classes:
         raise ValueError(
             f"flat actions must have shape (num_envs, {2 + num_classes}), got {actions.shape}"
         )
-    return {"location": actions[:, :2].copy(), "label": actions[:, 2:].argmax(axis=1)}
+    return {"location": actions[:, :2].copy(), key: actions[:, 2:].argmax(axis=1)}
 
 
 def grid_centres(cells: int) -> np.ndarray:
@@ -61,8 +67,10 @@ def grid_centres(cells: int) -> np.ndarray:
     return ((2 * np.arange(cells) + 1) / cells - 1).astype(np.float32)
 
 
-def grid_to_dict(actions: np.ndarray, grid: tuple[int, int], num_classes: int) -> dict:
-    """``(N, 3)`` grid actions ``(column cell, row cell, label)`` as ``{location, label}``."""
+def grid_to_dict(
+    actions: np.ndarray, grid: tuple[int, int], num_classes: int, key: str = "label"
+) -> dict:
+    """``(N, 3)`` grid actions ``(column cell, row cell, choice)`` as ``{location, key}``."""
     actions = np.asarray(actions)
     nvec = np.array([*grid, num_classes])
     if actions.ndim != 2 or actions.shape[1] != 3:
@@ -79,7 +87,7 @@ def grid_to_dict(actions: np.ndarray, grid: tuple[int, int], num_classes: int) -
     location = np.stack(
         [grid_centres(grid[0])[actions[:, 0]], grid_centres(grid[1])[actions[:, 1]]], axis=1
     )
-    return {"location": location, "label": actions[:, 2].astype(np.int64)}
+    return {"location": location, key: actions[:, 2].astype(np.int64)}
 
 
 def discrete_to_grid(actions: np.ndarray, grid: tuple[int, int], num_classes: int) -> np.ndarray:
@@ -170,6 +178,15 @@ def _single(observations: dict[str, np.ndarray]) -> dict[str, Any]:
     return {key: value[0] for key, value in observations.items()}
 
 
+def discrete_part(space: spaces.Dict) -> tuple[str, int]:
+    """The key and size of the env's one discrete action beside ``location``: ``label`` and
+    the classes of the classification envs, ``paddle`` and its 3 moves in Catch."""
+    keys = [key for key, part in space.spaces.items() if isinstance(part, spaces.Discrete)]
+    if set(space.spaces) - {"location"} != set(keys) or len(keys) != 1:
+        raise ValueError(f"expected a {{location, <one Discrete>}} action space, got {space}")
+    return keys[0], int(space[keys[0]].n)
+
+
 def _check_glimpse_env(env: gym.Env | VectorEnv) -> None:
     space = getattr(env, "single_observation_space", env.observation_space)
     if not (
@@ -193,13 +210,13 @@ class FlatActions(gym.ActionWrapper, RecordConstructorArgs):
     def __init__(self, env: gym.Env):
         RecordConstructorArgs.__init__(self)
         super().__init__(env)
-        self.num_classes = int(env.action_space["label"].n)
+        self.key, self.num_classes = discrete_part(env.action_space)
         self.action_space = spaces.Box(-1.0, 1.0, (2 + self.num_classes,), np.float32)
 
     def action(self, action: np.ndarray) -> dict[str, Any]:
         _check_shape(action, self.action_space.shape)
-        actions = flat_to_dict(np.asarray(action)[None], self.num_classes)
-        return {"location": actions["location"][0], "label": int(actions["label"][0])}
+        actions = flat_to_dict(np.asarray(action)[None], self.num_classes, self.key)
+        return {"location": actions["location"][0], self.key: int(actions[self.key][0])}
 
 
 class GridActions(gym.ActionWrapper, RecordConstructorArgs):
@@ -210,13 +227,13 @@ class GridActions(gym.ActionWrapper, RecordConstructorArgs):
         RecordConstructorArgs.__init__(self, grid=grid)
         super().__init__(env)
         self.grid = _check_grid(grid)
-        self.num_classes = int(env.action_space["label"].n)
+        self.key, self.num_classes = discrete_part(env.action_space)
         self.action_space = spaces.MultiDiscrete([*self.grid, self.num_classes])
 
     def action(self, action: np.ndarray) -> dict[str, Any]:
         _check_shape(action, self.action_space.shape)
-        actions = grid_to_dict(np.asarray(action)[None], self.grid, self.num_classes)
-        return {"location": actions["location"][0], "label": int(actions["label"][0])}
+        actions = grid_to_dict(np.asarray(action)[None], self.grid, self.num_classes, self.key)
+        return {"location": actions["location"][0], self.key: int(actions[self.key][0])}
 
 
 class DiscreteActions(gym.ActionWrapper, RecordConstructorArgs):
@@ -227,15 +244,15 @@ class DiscreteActions(gym.ActionWrapper, RecordConstructorArgs):
         RecordConstructorArgs.__init__(self, grid=grid)
         super().__init__(env)
         self.grid = _check_grid(grid)
-        self.num_classes = int(env.action_space["label"].n)
+        self.key, self.num_classes = discrete_part(env.action_space)
         self.action_space = spaces.Discrete(self.grid[0] * self.grid[1] * self.num_classes)
 
     def action(self, action: int) -> dict[str, Any]:
         if np.ndim(action) != 0:
             raise ValueError(f"action must be one integer, got shape {np.shape(action)}")
         grid = discrete_to_grid(np.asarray(action).reshape(1), self.grid, self.num_classes)
-        actions = grid_to_dict(grid, self.grid, self.num_classes)
-        return {"location": actions["location"][0], "label": int(actions["label"][0])}
+        actions = grid_to_dict(grid, self.grid, self.num_classes, self.key)
+        return {"location": actions["location"][0], self.key: int(actions[self.key][0])}
 
 
 class FlatGlimpses(gym.ObservationWrapper, RecordConstructorArgs):
@@ -318,12 +335,12 @@ class FlatActionsVector(_VectorAction):
 
     def __init__(self, env: VectorEnv):
         super().__init__(env)
-        self.num_classes = int(env.single_action_space["label"].n)
+        self.key, self.num_classes = discrete_part(env.single_action_space)
         self.single_action_space = spaces.Box(-1.0, 1.0, (2 + self.num_classes,), np.float32)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
     def step(self, actions: np.ndarray):
-        return self.env.step(flat_to_dict(actions, self.num_classes))
+        return self.env.step(flat_to_dict(actions, self.num_classes, self.key))
 
 
 class GridActionsVector(_VectorAction):
@@ -332,7 +349,7 @@ class GridActionsVector(_VectorAction):
     def __init__(self, env: VectorEnv, grid: tuple[int, int] = (8, 8)):
         super().__init__(env)
         self.grid = _check_grid(grid)
-        self.num_classes = int(env.single_action_space["label"].n)
+        self.key, self.num_classes = discrete_part(env.single_action_space)
         self.single_action_space = spaces.MultiDiscrete([*self.grid, self.num_classes])
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
@@ -342,7 +359,7 @@ class GridActionsVector(_VectorAction):
         if resetting.any() and actions.shape == (self.num_envs, 3):
             # NEXT_STEP ignores these envs' actions, as SyncVectorEnv over GridActions does
             actions = np.where(resetting[:, None], 0, actions)
-        return self.env.step(grid_to_dict(actions, self.grid, self.num_classes))
+        return self.env.step(grid_to_dict(actions, self.grid, self.num_classes, self.key))
 
 
 class DiscreteActionsVector(GridActionsVector):

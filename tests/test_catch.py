@@ -16,6 +16,7 @@ import ram_env
 from agents.catch_players import PerfectPlayer, RandomPlayer, landing_columns
 from ram_env.catch import LEFT, RIGHT, STAY, GlimpseCatchEnv, GlimpseCatchVectorEnv, WholeScreen
 from ram_env.evaluation import evaluate_catch
+from ram_env.wrappers import wrap_for_sb3
 
 all_ids = pytest.mark.parametrize("env_id", ram_env.CATCH_ENV_IDS)
 modes = pytest.mark.parametrize("mode", list(AutoresetMode))
@@ -326,3 +327,41 @@ def test_the_evaluation_plays_each_game_once_whatever_the_number_of_envs():
 
 
 PINNED_TEST_DIGEST = "42cccc159f21b4f9"
+
+
+# --- the wrappers for SB3 and other libraries ------------------------------------------------
+
+
+@pytest.mark.parametrize("actions", ["flat", "grid", "discrete"])
+@pytest.mark.parametrize("history", [True, False])
+def test_the_sb3_wrappers_take_catchs_paddle_and_match_sync_vector_env(actions, history):
+    n = 3
+    native = wrap_for_sb3(GlimpseCatchVectorEnv(n), actions, history)
+    sync = SyncVectorEnv(
+        [lambda i=i: wrap_for_sb3(GlimpseCatchEnv(), actions, history) for i in range(n)]
+    )
+    assert native.single_action_space == sync.single_action_space
+    assert_same(native.reset(seed=4), sync.reset(seed=4), "reset")
+    native.action_space.seed(0)
+    for t in range(50):  # two games and more
+        action = native.action_space.sample()
+        assert_same(native.step(action.copy()), sync.step(action.copy()), f"step {t}")
+
+
+def test_the_sb3_adapter_plays_catch_and_reports_catches():
+    pytest.importorskip("stable_baselines3")
+    from agents.sb3_vec_env import make_sb3_vec_env
+
+    venv = make_sb3_vec_env("GlimpseCatch-v0", num_envs=4, actions="discrete")
+    venv.seed(0)
+    venv.reset()
+    ends = []
+    for _ in range(24):
+        actions = np.array([venv.action_space.sample() for _ in range(4)])
+        _, rewards, dones, infos = venv.step(actions)
+        ends += [
+            (reward, info["is_success"])
+            for reward, done, info in zip(rewards, dones, infos, strict=True)
+            if done
+        ]
+    assert len(ends) == 4 and all(reward == float(success) for reward, success in ends)
