@@ -142,6 +142,19 @@ def finish_epoch(
     write_csv(run_dir / "metrics.csv", progress.history)
 
 
+def check_run_folder(run_dir: Path, resume: bool) -> None:
+    """RunMissing if ``resume`` asks for a run folder that does not exist; RunExists if a new
+    run would go into a folder that already holds files. Trainers call it first, before they
+    load any data, so that a mistyped name is refused at once."""
+    if resume and not run_dir.exists():
+        raise RunMissing(
+            f"{run_dir}: no such run to resume; check --run-name and --runs-dir, or drop "
+            "--resume to start it"
+        )
+    if not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise RunExists(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
+
+
 def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progress:
     """Begin the run of ``config`` (a training script's settings dataclass) in ``run_dir`` or,
     with ``config.resume``, continue it from its ``checkpoint.pt``, which must have been written
@@ -170,15 +183,10 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
             checkpoint["history"],
             checkpoint["seconds"],
         )
-    elif config.resume and not run_dir.exists():
-        raise RunMissing(
-            f"{run_dir}: no such run to resume; check --run-name and --runs-dir, or drop "
-            "--resume to start it"
-        )
-    elif config.resume:  # begun, but stopped before its first checkpoint
-        print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise RunExists(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
+    else:
+        check_run_folder(run_dir, config.resume)
+        if config.resume:  # begun, but stopped before its first checkpoint
+            print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
     return progress

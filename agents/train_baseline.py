@@ -41,6 +41,7 @@ from agents.baselines import (
     training_batches,
 )
 from agents.checkpoints import (
+    check_run_folder,
     finish_epoch,
     resumable,
     start_or_resume,
@@ -92,6 +93,7 @@ def main(config: Config) -> dict:
         torch.set_num_threads(config.threads)
     run_name = config.run_name or f"{config.env_id}-{config.model}-seed{config.seed}"
     run_dir = Path(config.runs_dir) / run_name
+    check_run_folder(run_dir, config.resume)
     try:
         train = canvas_source(config.env_id, "train")
         val = canvas_source(config.env_id, "val")

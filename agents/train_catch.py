@@ -34,7 +34,14 @@ from torch.distributions import Categorical
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import finish_epoch, load_model, model_state, resumable, start_or_resume
+from agents.checkpoints import (
+    check_run_folder,
+    finish_epoch,
+    load_model,
+    model_state,
+    resumable,
+    start_or_resume,
+)
 from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.ram import RAMConfig, RecurrentAttentionModel
@@ -114,6 +121,7 @@ def main(config: Config) -> dict:
     device = resolve_device(config.device)
     config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
     run_dir = Path(config.runs_dir) / (config.run_name or f"{config.env_id}-seed{config.seed}")
+    check_run_folder(run_dir, config.resume)
 
     probe = gym.make(config.env_id).unwrapped
     torch.manual_seed(config.seed)

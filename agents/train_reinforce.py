@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.checkpoints import (
+    check_run_folder,
     finish_epoch,
     load_model,
     model_state,
@@ -150,6 +151,7 @@ def main(config: Config) -> dict:
     config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
     run_name = config.run_name or f"{config.env_id}-seed{config.seed}"
     run_dir = Path(config.runs_dir) / run_name
+    check_run_folder(run_dir, config.resume)
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
     if first_glimpse(config) == "centre":
         env_kwargs["start"] = "centre"

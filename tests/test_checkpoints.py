@@ -9,12 +9,13 @@ torch = pytest.importorskip("torch")
 
 from agents.checkpoints import (  # noqa: E402
     Progress,
+    check_run_folder,
     check_same_settings,
     finish_epoch,
     load_checkpoint,
     saved_kind,
 )
-from agents.errors import SettingsChanged, UnusableFile  # noqa: E402
+from agents.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
 
 
 def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(tmp_path):
@@ -80,3 +81,15 @@ def test_resuming_with_more_epochs_says_that_a_longer_run_is_a_new_one(tmp_path)
         check_same_settings(saved, {"epochs": 20, "seed": 0}, defaults, tmp_path)
     with pytest.raises(SettingsChanged, match=r"\(seed: 0 -> 1\); resume with those$"):
         check_same_settings(saved, {"epochs": 10, "seed": 1}, defaults, tmp_path)
+
+
+def test_the_run_folder_is_checked_before_anything_is_loaded(tmp_path):
+    with pytest.raises(RunMissing, match="no such run to resume; check --run-name"):
+        check_run_folder(tmp_path / "typo", resume=True)
+    (tmp_path / "empty").mkdir()
+    check_run_folder(tmp_path / "empty", resume=False)  # an empty folder may be used
+    check_run_folder(tmp_path / "new", resume=False)
+    (tmp_path / "empty" / "config.json").write_text("{}")
+    with pytest.raises(RunExists, match="exists: pass --resume to continue it"):
+        check_run_folder(tmp_path / "empty", resume=False)
+    check_run_folder(tmp_path / "empty", resume=True)

@@ -317,7 +317,6 @@ def test_a_run_from_before_the_learned_first_glimpse_is_not_resumed_with_it(tmp_
     assert "resume it with the code that began it" in resumed.stderr
 
 
-@requires_mnist  # the script reads its env (MNIST) before the run folder
 def test_resuming_a_run_that_does_not_exist_is_refused(tmp_path):
     result = run_script(["--resume", "--run-name", "mistyped", "--runs-dir", str(tmp_path)])
     assert result.returncode == 2
