@@ -28,6 +28,8 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from ram_env.sensor import GlimpseSensor
+
 ONE_ENV = np.array([0])
 
 
@@ -45,6 +47,9 @@ class BatchedEpisodes:
     VECTOR_RESET_OPTIONS: ClassVar[tuple[str, ...]] = ()  # only for a batch of envs
     PER_ENV_OPTIONS: ClassVar[dict[str, tuple[int, ...]]] = {}  # name -> one env's shape
     num_envs: int
+    config: Any  # the family's frozen settings dataclass, with a ``split``
+    num_glimpses: int
+    sensor: GlimpseSensor
     observation_space: spaces.Dict
     action_space: spaces.Dict
     steps: np.ndarray
@@ -118,6 +123,33 @@ class BatchedEpisodes:
                 observations[key][ended] = fresh[key]
         result["observations"] = observations
         return result
+
+
+class FamilySettings:
+    """The read-only public surface every env of every family has (each family adds its own):
+    agents, baselines and plots use these, never the episodes' internals."""
+
+    _episodes: BatchedEpisodes
+
+    @property
+    def config(self) -> Any:
+        """The env's keyword arguments, validated and frozen (its data apart)."""
+        return self._episodes.config
+
+    @property
+    def split(self) -> str:
+        """``"train"`` (fresh random episodes) or ``"val"`` / ``"test"`` (the fixed sets)."""
+        return self._episodes.config.split
+
+    @property
+    def num_glimpses(self) -> int:
+        """Glimpses per episode: one from the reset and one per step."""
+        return self._episodes.num_glimpses
+
+    @property
+    def sensor(self) -> GlimpseSensor:
+        """The retina: glimpse size g, number of scales k, scale."""
+        return self._episodes.sensor
 
 
 def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from gymnasium.vector.utils import batch_space
 from ram_env.batched import (
     BatchedEpisodes,
     BatchedVectorEnv,
+    FamilySettings,
     SingleEnv,
     check_locations,
     check_render_mode,
@@ -92,6 +93,7 @@ class CatchGames(BatchedEpisodes):
         self.config = config
         self.size = config.screen_size
         self.sensor = GlimpseSensor(config.glimpse_size, config.num_scales, config.scale)
+        self.num_glimpses = config.num_glimpses
         location_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
         glimpse_shape = (config.num_scales, config.glimpse_size, config.glimpse_size)
         self.observation_space = spaces.Dict(
@@ -252,35 +254,16 @@ class CatchGames(BatchedEpisodes):
             screens[envs, self.size - 1, self.paddle[envs] + offset] = BRIGHT
 
 
-class CatchSettings:
-    """The read-only public surface both Catch environments share."""
+class CatchSettings(FamilySettings):
+    """The read-only public surface both Catch envs share, besides ``FamilySettings``'
+    (``config``, ``split``, ``num_glimpses``, ``sensor``)."""
 
     _episodes: CatchGames
-
-    @property
-    def config(self) -> CatchConfig:
-        """The env's keyword arguments, validated and frozen."""
-        return self._episodes.config
-
-    @property
-    def split(self) -> str:
-        """``"train"`` (fresh random games) or ``"val"`` / ``"test"`` (the fixed sets)."""
-        return self._episodes.config.split
-
-    @property
-    def num_glimpses(self) -> int:
-        """Glimpses per game (the screen's height: one at the reset, one per step)."""
-        return self._episodes.config.num_glimpses
 
     @property
     def num_games(self) -> int | None:
         """Games in the fixed split (one pass over it); None on ``train``."""
         return FIXED_GAMES.get(self._episodes.config.split)
-
-    @property
-    def sensor(self) -> GlimpseSensor:
-        """The retina: glimpse size g, number of scales k, scale."""
-        return self._episodes.sensor
 
 
 class GlimpseCatchEnv(CatchSettings, SingleEnv):

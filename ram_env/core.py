@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ram_env import datasets
-from ram_env.batched import BatchedEpisodes, check_locations
+from ram_env.batched import BatchedEpisodes, FamilySettings, check_locations
 from ram_env.rendering import episode_frame
 from ram_env.sensor import GlimpseSensor
 from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words, unit_interval
@@ -317,21 +317,12 @@ class GlimpseEpisodes(BatchedEpisodes):
             self.generator = CanvasGenerator(images, self.task, self.split)
 
 
-class GlimpseSettings:
-    """The read-only public surface both environments share: their settings and their split's
-    data. Agents, baselines and plots use these, never the episodes' internals."""
+class GlimpseSettings(FamilySettings):
+    """The read-only public surface both image-classification envs share, besides
+    ``FamilySettings``' (``config``, ``split``, ``num_glimpses``, ``sensor``): the task and the
+    split's data."""
 
     _episodes: GlimpseEpisodes
-
-    @property
-    def config(self) -> GlimpseConfig:
-        """The env's keyword arguments, validated and frozen (the images apart)."""
-        return self._episodes.config
-
-    @property
-    def split(self) -> str:
-        """``"train"``, ``"val"`` or ``"test"``."""
-        return self._episodes.split
 
     @property
     def task(self) -> CanvasTask:
@@ -366,11 +357,6 @@ class GlimpseSettings:
         (canvas ``i`` is the one ``reset(options={"index": i})`` shows) and ``sample(rng, n)``
         fresh training canvases, e.g. for the supervised baselines."""
         return self._episodes.generator
-
-    @property
-    def sensor(self) -> GlimpseSensor:
-        """The retina: glimpse size g, number of scales k, scale."""
-        return self._episodes.sensor
 
 
 def _is_whole(value: Any) -> bool:

@@ -58,41 +58,9 @@ def evaluate_policy(
     ``gym.make_vec``. ``num_envs`` need not divide the split's size. ``seed`` seeds the first
     reset (the fixed split's canvases and first glimpses do not depend on it).
     """
-    if split not in FIXED_SPLITS:
-        raise ValueError(f"split must be one of {', '.join(FIXED_SPLITS)}, got {split!r}")
-    if int(num_envs) != num_envs or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-    envs = gym.make_vec(
-        env_id,
-        num_envs=num_envs,
-        split=split,
-        autoreset_mode=AutoresetMode.DISABLED,
-        **env_kwargs,
-    )
-    if wrap is not None:
-        envs = wrap(envs)
-    size = envs.unwrapped.num_canvases
+    envs = _fixed_split_envs(env_id, split, num_envs, wrap, env_kwargs)
     labels = np.asarray(envs.unwrapped.labels)
-    predictions = np.full(size, -1, np.int64)
-    seen = np.zeros(size, bool)
-    try:
-        for round_ in range(math.ceil(size / num_envs)):
-            observations, info = envs.reset(seed=seed if round_ == 0 else None)
-            indices = np.asarray(info["index"])
-            episode_start = np.ones(num_envs, bool)
-            ended = np.zeros(num_envs, bool)
-            while not ended.all():
-                actions = policy(observations, episode_start)
-                observations, _, terminated, truncated, info = envs.step(actions)
-                episode_start = np.zeros(num_envs, bool)
-                ended |= terminated | truncated
-            first_visit = ~seen[indices]
-            predictions[indices[first_visit]] = np.asarray(info["prediction"])[first_visit]
-            seen[indices] = True
-    finally:
-        envs.close()
-    if not seen.all():
-        raise RuntimeError(f"the pass missed {int((~seen).sum())} of the {split} images")
+    predictions = play_each_once(policy, envs, envs.unwrapped.num_canvases, "prediction", seed)
     error = 100.0 * float(np.mean(predictions != labels))
     return SplitResult(error=error, predictions=predictions, labels=labels)
 
@@ -119,6 +87,20 @@ def evaluate_catch(
 ) -> CatchResult:
     """Run ``policy`` for one game on every game of Catch's fixed ``split`` (as
     :func:`evaluate_policy` does for images): the catch rate to report."""
+    envs = _fixed_split_envs(env_id, split, num_envs, wrap, env_kwargs)
+    caught = play_each_once(policy, envs, envs.unwrapped.num_games, "is_success", seed)
+    return CatchResult(catch_rate=100.0 * float(caught.mean()), caught=caught.astype(bool))
+
+
+def _fixed_split_envs(
+    env_id: str,
+    split: str,
+    num_envs: int,
+    wrap: Callable[[VectorEnv], VectorEnv] | None,
+    env_kwargs: dict[str, Any],
+) -> VectorEnv:
+    """The native vector env over ``split`` (autoreset off: each round is reset by hand),
+    wrapped with ``wrap``; ValueError for a split that is not fixed or a bad ``num_envs``."""
     if split not in FIXED_SPLITS:
         raise ValueError(f"split must be one of {', '.join(FIXED_SPLITS)}, got {split!r}")
     if int(num_envs) != num_envs or num_envs < 1:
@@ -126,15 +108,22 @@ def evaluate_catch(
     envs = gym.make_vec(
         env_id, num_envs=num_envs, split=split, autoreset_mode=AutoresetMode.DISABLED, **env_kwargs
     )
-    if wrap is not None:
-        envs = wrap(envs)
-    size = envs.unwrapped.num_games
-    caught = np.zeros(size, bool)
+    return envs if wrap is None else wrap(envs)
+
+
+def play_each_once(
+    policy: Policy, envs: VectorEnv, size: int, key: str, seed: int | None
+) -> np.ndarray:
+    """One episode per item (image or game) of the envs' fixed split: ``ceil(size / N)`` rounds
+    of N episodes; returns each item's final ``info[key]``, from its first visit (an item seen
+    again in the last round is not counted twice). Closes ``envs``."""
+    num_envs = envs.num_envs
+    found: np.ndarray | None = None
     seen = np.zeros(size, bool)
     try:
         for round_ in range(math.ceil(size / num_envs)):
             observations, info = envs.reset(seed=seed if round_ == 0 else None)
-            games = np.asarray(info["index"])
+            indices = np.asarray(info["index"])
             episode_start = np.ones(num_envs, bool)
             ended = np.zeros(num_envs, bool)
             while not ended.all():
@@ -142,11 +131,14 @@ def evaluate_catch(
                 observations, _, terminated, truncated, info = envs.step(actions)
                 episode_start = np.zeros(num_envs, bool)
                 ended |= terminated | truncated
-            first_visit = ~seen[games]
-            caught[games[first_visit]] = np.asarray(info["is_success"])[first_visit]
-            seen[games] = True
+            values = np.asarray(info[key])
+            if found is None:
+                found = np.zeros(size, values.dtype)
+            first_visit = ~seen[indices]
+            found[indices[first_visit]] = values[first_visit]
+            seen[indices] = True
     finally:
         envs.close()
     if not seen.all():
-        raise RuntimeError(f"the pass missed {int((~seen).sum())} of the {split} games")
-    return CatchResult(catch_rate=100.0 * float(caught.mean()), caught=caught)
+        raise RuntimeError(f"the pass missed {int((~seen).sum())} of the split's {size} items")
+    return found
