@@ -107,7 +107,6 @@ class CatchGames(BatchedEpisodes):
         self.walk_offset = offset + np.arange(num_envs) * stride
         self.walk_stride = num_envs * stride
         self.walked = np.zeros(num_envs, np.int64)
-        self.indices = np.zeros(num_envs, np.int64)
         self.ball_x = np.zeros(num_envs, np.int64)
         self.ball_y = np.zeros(num_envs, np.int64)
         self.ball_dx = np.zeros(num_envs, np.int64)
