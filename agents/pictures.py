@@ -44,12 +44,22 @@ def glimpse_gif(
         )
     finally:
         envs.close()
-    frames += [frames[-1]] * 3  # linger on the answer
-    pictures = [Image.fromarray(frame) for frame in frames]
+    save_gif(frames, path, milliseconds_per_frame=500)
+
+
+def save_gif(frames: list[np.ndarray], path: Path, milliseconds_per_frame: int) -> None:
+    """``frames`` (RGB arrays) as a looping GIF at ``path``, written atomically; the last frame
+    lingers three frames longer, on the answer or the outcome."""
+    pictures = [Image.fromarray(frame) for frame in [*frames, *[frames[-1]] * 3]]
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as file:
         pictures[0].save(
-            file, format="GIF", save_all=True, append_images=pictures[1:], duration=500, loop=0
+            file,
+            format="GIF",
+            save_all=True,
+            append_images=pictures[1:],
+            duration=milliseconds_per_frame,
+            loop=0,
         )
 
 

@@ -29,7 +29,6 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
-from PIL import Image
 from torch.distributions import Categorical
 from tqdm import tqdm
 
@@ -44,10 +43,11 @@ from agents.checkpoints import (
 )
 from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
+from agents.pictures import save_gif
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.schedules import linear_learning_rate
 from agents.torch_observations import TorchObservations
-from ram_env.atomic import atomic_write, write_text_atomically
+from ram_env.atomic import write_text_atomically
 from ram_env.evaluation import evaluate_catch
 
 PADDLE_MOVES = 3
@@ -274,11 +274,7 @@ def game_gif(model: RecurrentAttentionModel, env_id: str, path: Path, games: int
         start = np.zeros(games, bool)
         frames.append(np.concatenate(envs.render(), axis=1))
     envs.close()
-    pictures = [Image.fromarray(frame) for frame in frames + [frames[-1]] * 3]
-    with atomic_write(path) as file:
-        pictures[0].save(
-            file, format="GIF", save_all=True, append_images=pictures[1:], duration=300, loop=0
-        )
+    save_gif(frames, path, milliseconds_per_frame=300)
 
 
 def cli(argv: list[str] | None = None) -> None:
