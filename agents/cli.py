@@ -14,7 +14,9 @@ import typing
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
+import gymnasium as gym
 import tyro
+from gymnasium.envs.registration import load_env_creator
 
 import ram_env
 from agents.errors import Interrupted, InvalidSetting, UsageError
@@ -104,6 +106,22 @@ def check_bounds(
             if value is not None and fails(float(value), float(bound)):
                 flag = "--" + name.replace("_", "-")
                 raise InvalidSetting(f"{flag} must be {relation} {bound:g}, got {value!r}")
+
+
+def check_env_id(env_id: str, env_class: type, family_ids: tuple[str, ...]) -> None:
+    """InvalidSetting naming ``--env-id`` unless ``env_id`` is registered with an entry point
+    that makes an ``env_class`` (read from the registry: no env is made, no data loaded)."""
+    try:
+        entry_point = gym.spec(env_id).entry_point
+    except gym.error.Error as error:
+        raise InvalidSetting(f"--env-id {env_id!r}: {error}") from None
+    if isinstance(entry_point, str):
+        entry_point = load_env_creator(entry_point)
+    if not (isinstance(entry_point, type) and issubclass(entry_point, env_class)):
+        raise InvalidSetting(
+            f"--env-id must be one of {', '.join(family_ids)} (or an id registered with a "
+            f"{env_class.__name__}), got {env_id!r}"
+        )
 
 
 def run_entry_point(main: Callable[..., object], *args: object) -> None:

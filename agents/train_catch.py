@@ -28,7 +28,6 @@ from typing import Literal
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.envs.registration import load_env_creator
 from gymnasium.vector import AutoresetMode
 from torch.distributions import Categorical
 from tqdm import tqdm
@@ -42,9 +41,14 @@ from agents.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.cli import (
+    check_bounds,
+    check_choices,
+    check_env_id,
+    parse_config,
+    run_entry_point,
+)
 from agents.devices import Device, resolve_device
-from agents.errors import InvalidSetting
 from agents.pictures import save_gif
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.schedules import linear_learning_rate
@@ -126,7 +130,8 @@ def main(config: Config) -> dict:
     run_dir = Path(config.runs_dir) / (config.run_name or f"{config.env_id}-seed{config.seed}")
     check_run_folder(run_dir, config.resume)
 
-    probe = catch_env(config.env_id)
+    check_env_id(config.env_id, GlimpseCatchEnv, ram_env.CATCH_ENV_IDS)
+    probe = gym.make(config.env_id).unwrapped
     torch.manual_seed(config.seed)
     ram_config = RAMConfig(
         core_size=config.hidden_size,
@@ -215,23 +220,6 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
-
-
-def catch_env(env_id: str) -> GlimpseCatchEnv:
-    """The unwrapped env of ``env_id``; InvalidSetting naming the flag unless it is registered
-    with a Catch entry point (read from the registry, so a wrong id is refused before any data
-    is loaded or the run's folder is made)."""
-    try:
-        entry_point = gym.spec(env_id).entry_point
-    except gym.error.Error as error:
-        raise InvalidSetting(f"--env-id {env_id!r}: {error}") from None
-    if isinstance(entry_point, str):
-        entry_point = load_env_creator(entry_point)
-    if not (isinstance(entry_point, type) and issubclass(entry_point, GlimpseCatchEnv)):
-        raise InvalidSetting(
-            f"--env-id must be a Catch id ({', '.join(ram_env.CATCH_ENV_IDS)}), got {env_id!r}"
-        )
-    return gym.make(env_id).unwrapped
 
 
 def play(envs, model: RecurrentAttentionModel, greedy: bool):

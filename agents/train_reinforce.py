@@ -26,7 +26,7 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-import ram_env  # noqa: F401  (registers the ids)
+import ram_env  # registers the ids
 from agents.checkpoints import (
     check_run_folder,
     finish_epoch,
@@ -35,7 +35,7 @@ from agents.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.cli import check_bounds, check_choices, check_env_id, parse_config, run_entry_point
 from agents.devices import Device, Precision, autocast, compile_step, resolve_device
 from agents.errors import InvalidSetting
 from agents.evaluation import error_rates, make_envs
@@ -44,6 +44,7 @@ from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.reinforce import location_generator, play, update
 from agents.schedules import interpolate, linear_learning_rate
 from ram_env.atomic import write_text_atomically
+from ram_env.env import GlimpseEnv
 
 # Location std (start, end) by task kind, in units of half the canvas; measured in
 # docs/RESULTS.md. On a digit-sized canvas every glimpse is near the digit: 0.15 falling to 0.05
@@ -155,6 +156,7 @@ def main(config: Config) -> dict:
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
     if first_glimpse(config) == "centre":
         env_kwargs["start"] = "centre"
+    check_env_id(config.env_id, GlimpseEnv, ram_env.ENV_IDS)
     probe = gym.make(config.env_id, **env_kwargs).unwrapped
     start_std, final_std = location_stds(config, probe.task.kind)
     ram_config = RAMConfig(

@@ -71,7 +71,7 @@ def test_play_returns_one_log_probability_and_baseline_per_step():
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         (["--location-std", "0"], "--location-std must be > 0"),
         (["--core", "gru"], "invalid choice 'gru' for argument '--core'"),
-        (["--env-id", "GlimpseMNIST-v0"], "--env-id must be a Catch id (GlimpseCatch-v0)"),
+        (["--env-id", "GlimpseMNIST-v0"], "--env-id must be one of GlimpseCatch-v0"),
         (["--env-id", "Nope-v0"], "--env-id 'Nope-v0': Environment `Nope` doesn't exist"),
     ],
 )

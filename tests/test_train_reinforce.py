@@ -282,6 +282,8 @@ NO_CUDA = [] if torch.cuda.is_available() else [(["--device", "cuda"], "--device
         (["--epochs", "-1"], "--epochs must be >= 1, got -1"),
         (["--learning-rate", "0"], "--learning-rate must be > 0, got 0.0"),
         (["--num-glimpses", "0"], "--num-glimpses must be >= 1, got 0"),
+        (["--env-id", "GlimpseCatch-v0"], "--env-id must be one of GlimpseMNIST-v0"),
+        (["--env-id", "Nope-v0"], "--env-id 'Nope-v0': Environment `Nope` doesn't exist"),
         *NO_CUDA,
     ],
 )
