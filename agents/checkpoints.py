@@ -43,15 +43,19 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir", "device", "compile")
 
 
-def check_same_settings(saved: dict, current: dict, defaults: dict, path: Path) -> None:
+def check_same_settings(
+    saved: dict, current: dict, defaults: dict, path: Path, also_resumable: tuple[str, ...] = ()
+) -> None:
     """SettingsChanged unless the run saved at ``path`` had the ``current`` settings, apart from
-    ``RESUMABLE_CHANGES``: resuming with others would not give that run's results. Settings
-    missing from ``saved`` (the script gained them later) count as their ``defaults``."""
+    ``RESUMABLE_CHANGES`` and ``also_resumable``: resuming with others would not give that run's
+    results. Settings missing from ``saved`` (the script gained them later) count as their
+    ``defaults``."""
     saved = {**defaults, **saved}
+    resumable = (*RESUMABLE_CHANGES, *also_resumable)
     changed = sorted(
         key
         for key in current.keys() | saved.keys()
-        if key not in RESUMABLE_CHANGES and saved.get(key) != current.get(key)
+        if key not in resumable and saved.get(key) != current.get(key)
     )
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in changed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,29 +23,51 @@ def glimpse_gif(
     path: Path,
     *,
     episodes: int = 6,
+    indices: Sequence[int] | None = None,
     seed: int = 0,
     **env_kwargs,
 ) -> None:
-    """A GIF of the first ``episodes`` test episodes side by side, played as in training (sampled
-    locations, the most likely class) and drawn by the vector env's rgb_array renderer (current
-    glimpse's patches, earlier fixations, predicted and true label at the end). A model with
-    random locations draws them from a generator seeded by ``seed``."""
+    """A GIF of the first ``episodes`` test images (or those at ``indices`` in the test split)
+    side by side, played as in training (sampled locations, the most likely class) and drawn by
+    the vector env's rgb_array renderer (current glimpse's patches, earlier fixations, predicted
+    and true label at the end). ``seed`` seeds the sampled locations (a model with random
+    locations draws them from its own generator): the same seed, the same GIF."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    envs = make_envs(env_id, episodes, "test", model.device, render_mode="rgb_array", **env_kwargs)
-    frames = []
-    try:
-        play(
-            envs,
-            model,
-            sample_labels=False,
-            seed=seed,
-            generator=location_generator(seed),
-            after_each_step=lambda: frames.append(_side_by_side(envs.render())),
-        )
-    finally:
-        envs.close()
+    if indices is not None and len(indices) == 0:
+        raise ValueError("indices must name at least one test image")
+    indices = range(episodes) if indices is None else indices
+    # One episode per image, each in its own env, so that an image is drawn the same whichever
+    # others are beside it; the episodes have the same length, so their frames line up.
+    episode_frames = [
+        _episode_frames(model, env_id, index, seed, **env_kwargs) for index in indices
+    ]
+    frames = [_side_by_side(list(step)) for step in zip(*episode_frames, strict=True)]
     save_gif(frames, path, milliseconds_per_frame=500)
+
+
+def _episode_frames(
+    model: RecurrentAttentionModel, env_id: str, index: int, seed: int, **env_kwargs
+) -> list[np.ndarray]:
+    """The rgb_array frames of one test episode on image ``index``: after the reset and after
+    every step."""
+    envs = make_envs(env_id, 1, "test", model.device, render_mode="rgb_array", **env_kwargs)
+    frames = []
+    with torch.random.fork_rng():  # seeded sampling; torch's global generator left as it was
+        torch.manual_seed(seed)
+        try:
+            play(
+                envs,
+                model,
+                sample_labels=False,
+                seed=seed,
+                generator=location_generator(seed),
+                reset_options={"index": int(index)},
+                after_each_step=lambda: frames.append(envs.render()[0]),
+            )
+        finally:
+            envs.close()
+    return frames
 
 
 def save_gif(frames: list[np.ndarray], path: Path, milliseconds_per_frame: int) -> None:

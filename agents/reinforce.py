@@ -71,6 +71,7 @@ def play(
     seed: int | None = None,
     generator: torch.Generator | None = None,
     replicas: int = 1,
+    reset_options: dict | None = None,
     after_each_step: Callable[[], None] | None = None,
 ):
     """Run one episode in every env of ``envs`` (a TorchObservations-wrapped vector env).
@@ -83,11 +84,14 @@ def play(
     A model with ``config.learned_first_location`` chooses the first location from h_0 and
     passes it to ``reset``. ``replicas`` M > 1 shows each consecutive group of M envs the same
     training canvas (the env's ``replicas`` reset option), for a leave-one-out baseline.
-    ``after_each_step`` is called after the reset and after every step (to draw frames, say).
+    ``reset_options`` go to the env's reset too (say, ``{"index": ...}``). ``after_each_step``
+    is called after the reset and after every step (to draw frames, say).
     """
     batch = envs.unwrapped.num_envs
     log_probs, baselines, locations = [], [], []
-    options: dict = {} if replicas == 1 else {"replicas": replicas}
+    options: dict = dict(reset_options or {})
+    if replicas > 1:
+        options["replicas"] = replicas
     if model.config.learned_first_location:
         hidden = model.initial_hidden(batch)
         policy = model.location_policy(hidden)

@@ -1,12 +1,14 @@
 """Train the Recurrent Attention Model (Mnih et al. 2014) with REINFORCE against a Glimpse env.
 
-    python examples/train_reinforce.py                          # a few minutes: a quick look
-    python examples/train_reinforce.py --env-id GlimpseMNIST-v0 --epochs 200 --run-name mnist
+    python examples/train_reinforce.py                          # about 2 minutes: a quick look
+    python examples/train_reinforce.py --env-id GlimpseMNIST-Cluttered60-v0 --epochs 300
 
 Every epoch: one pass of training episodes, then the error on the fixed validation split; the
 model with the lowest validation error is kept. At the end: the error on the fixed test split
 with one sampled trajectory per image (the number to report), and, labelled as such, with the
-mean-location policy and averaged over ``--mc-samples`` trajectories. Everything goes to
+mean-location policy and averaged over ``--mc-samples`` trajectories. A run shorter than the
+task's full-length ones ends with a line saying how far it is from one, and which command gives
+one with the paper's number beside ours. Everything goes to
 ``runs/<run-name>/``; ``--resume`` continues a stopped run from its last checkpoint with the
 results it would have had.
 """
@@ -27,6 +29,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # registers the ids
+from agents import paper_tables
 from agents.checkpoints import (
     check_run_folder,
     finish_epoch,
@@ -61,11 +64,11 @@ TASK_STDS: dict[str, tuple[float, float]] = {
 class Config:
     """Settings of one training run."""
 
-    env_id: str = "GlimpseMNIST-Cluttered60-v0"
+    env_id: str = "GlimpseMNIST-v0"
     """Registered environment id; its retina and number of glimpses are the paper's."""
     num_glimpses: int | None = None
     """Glimpses per episode (None: the environment's)."""
-    epochs: int = 3
+    epochs: int = 10
     """Training epochs (the default is a quick look; see the README for full runs)."""
     episodes_per_epoch: int = 55_000
     """Training episodes per epoch (55,000 = the training split once)."""
@@ -299,7 +302,31 @@ def main(config: Config) -> dict:
         )
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
+    if short := short_run_line(config, probe.config.num_glimpses, test["single"]):
+        print(short)
     return results
+
+
+def short_run_line(config: Config, num_glimpses: int, test_error: float) -> str | None:
+    """For a run shorter than its task's full-length runs (paper_tables.TASKS): how far it is
+    from one and the command that trains one. None for a full-length run or another task."""
+    table = paper_tables.table_of(config.env_id)
+    if table is None:
+        return None
+    row = f"ram{num_glimpses}"
+    full = paper_tables.full_epochs(table, row)
+    full_episodes = paper_tables.FULL_EPISODES_PER_EPOCH
+    if config.epochs >= full and config.episodes_per_epoch >= full_episodes:
+        return None
+    reported = paper_tables.PAPER[table].get(row)
+    paper = f"; the paper's with {num_glimpses} glimpses: {reported.error}%" if reported else ""
+    rows = f" --rows {row}" if reported else ""
+    return (
+        f"A short run: {config.epochs} epochs of {config.episodes_per_epoch:,} episodes, where "
+        f"a full-length run has {full} of {full_episodes:,} (test error {test_error:.2f}% "
+        f"here{paper}). A full-length run, beside the paper's number: "
+        f"python examples/reproduce_paper.py --table {table}{rows}"
+    )
 
 
 def location_stds(config: Config, task_kind: str) -> tuple[float, float]:

@@ -10,6 +10,13 @@ fixed validation split, the best model kept. SB3 logs ``is_success`` as
 ``rollout/success_rate`` (the training accuracy). At the end: the error on the fixed test split,
 one episode per image, with the best model by validation. Everything goes to
 ``runs/<run-name>/``.
+
+Each validation also writes ``checkpoint.zip`` (the model with its optimizer and step count),
+the replay buffer of an off-policy algorithm (``replay_buffer.pkl``) and ``progress.json``.
+``--resume`` continues a stopped run from there, and with a larger ``--total-steps`` extends a
+finished one (a learning-rate schedule, where an algorithm has one, spans the new total). A
+resumed run starts fresh episodes, so it is not bit-identical to an uninterrupted one.
+Validation (and so a checkpoint) happens between rollouts, where the model is consistent.
 """
 
 from __future__ import annotations
@@ -26,10 +33,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.checkpoints import saved_kind, write_csv
+from agents.checkpoints import check_run_folder, check_same_settings, saved_kind, write_csv
 from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
-from agents.errors import RunExists, UnusableFile
+from agents.errors import Interrupted, InvalidSetting, UnusableFile
 from agents.sb3_agents import ALGORITHMS, AlgorithmName, evaluate, make_model
 from agents.sb3_vec_env import make_sb3_vec_env
 from ram_env.atomic import atomic_write, write_text_atomically
@@ -59,6 +66,9 @@ class Config:
     """Name of the run's folder under runs_dir (None: algorithm, env id and seed)."""
     runs_dir: str = "runs"
     """Where run folders go."""
+    resume: bool = False
+    """Continue the run in runs_dir/run_name from its last checkpoint (it must exist); with a
+    larger total_steps, extend a finished run."""
     eval_only: str | None = None
     """Evaluate this saved model (a .zip written by this script) on val and test, and stop."""
     threads: int = 0
@@ -68,31 +78,36 @@ class Config:
 
 
 class Validation(BaseCallback):
-    """Every ``every`` steps: validation error logged, the best model saved atomically."""
+    """Between rollouts, once ``every`` steps have passed since the last time: the validation
+    error logged and the model saved atomically, as ``best_model.zip`` if it is the best so far
+    and always as the run's checkpoint (model, replay buffer, ``progress``)."""
 
-    def __init__(self, run: Path, config: Config, every: int):
+    def __init__(self, run: Path, config: Config, every: int, progress: dict):
         super().__init__()
-        self.run, self.config, self.every = run, config, every
+        self.run, self.config, self.every, self.progress = run, config, every, progress
         self.algorithm = ALGORITHMS[config.algo]
-        self.next_eval = every
-        self.best_val, self.rows, self.started = float("inf"), [], time.time()
+        self.started = time.time() - progress["seconds"]
+
+    def _on_rollout_start(self) -> None:
+        if self.num_timesteps >= self.progress["steps"] + self.every:
+            self.validate()
 
     def _on_step(self) -> bool:
-        if self.num_timesteps >= self.next_eval:
-            self.next_eval += self.every
-            self.validate()
         return True
 
     def validate(self) -> None:
         val = evaluate(self.model, self.algorithm, self.config.env_id, "val", self.config.eval_envs)
         self.logger.record("eval/val_error", val)
-        self.rows.append(
-            {"steps": self.num_timesteps, "val_error": val, "seconds": time.time() - self.started}
+        seconds = time.time() - self.started
+        self.progress["rows"].append(
+            {"steps": self.num_timesteps, "val_error": val, "seconds": seconds}
         )
-        write_csv(self.run / "evaluations.csv", self.rows)
-        if val < self.best_val:
-            self.best_val = val
+        write_csv(self.run / "evaluations.csv", self.progress["rows"])
+        if val < self.progress["best_val"]:
+            self.progress["best_val"] = val
             save_model(self.model, self.run / "best_model.zip")
+        self.progress.update(steps=self.num_timesteps, seconds=seconds)
+        save_checkpoint(self.model, self.run, self.progress)
         tqdm.write(f"{self.num_timesteps} steps: val error {val:.2f}%")  # not glued to the bar
 
 
@@ -104,7 +119,7 @@ class ProgressBar(BaseCallback):
         self.total = total
 
     def _on_training_start(self) -> None:
-        self.bar = tqdm(total=self.total, unit="step")
+        self.bar = tqdm(total=self.total, initial=self.num_timesteps, unit="step")
 
     def _on_step(self) -> bool:
         self.bar.update(self.num_timesteps - self.bar.n)
@@ -114,13 +129,54 @@ class ProgressBar(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        self.bar.close()
+        self.close()
+
+    def close(self) -> None:
+        """End the bar's line (also when training stops on an exception)."""
+        if hasattr(self, "bar"):
+            self.bar.close()
 
 
 def save_model(model, path: Path) -> None:
     """``model.save`` to ``path``, atomically (ram_env.atomic)."""
     with atomic_write(path) as file:
         model.save(file)
+
+
+def save_checkpoint(model, run: Path, progress: dict) -> None:
+    """What ``--resume`` needs, each file atomically: the model (with its optimizer and step
+    count), an off-policy algorithm's replay buffer, then ``progress.json``, which names the
+    step count the other two hold."""
+    save_model(model, run / "checkpoint.zip")
+    if getattr(model, "replay_buffer", None) is not None:
+        with atomic_write(run / "replay_buffer.pkl") as file:
+            model.save_replay_buffer(file)
+    write_text_atomically(run / "progress.json", json.dumps(progress, indent=2))
+
+
+def load_checkpoint(run: Path, config: Config, venv, device: str):
+    """The model (on ``venv`` and ``device``) and progress of ``run``'s last checkpoint, its
+    random generators reseeded from the seed and the step count (a resumed run is repeatable)."""
+    progress = json.loads((run / "progress.json").read_text())
+    model = (
+        ALGORITHMS[config.algo]
+        .make_class()
+        .load(
+            run / "checkpoint.zip",
+            env=venv,
+            device=device,
+            tensorboard_log=str(run / "tensorboard"),
+        )
+    )
+    if (run / "replay_buffer.pkl").exists():
+        model.load_replay_buffer(run / "replay_buffer.pkl")
+    if model.num_timesteps != progress["steps"]:
+        raise UnusableFile(
+            f"{run}: checkpoint.zip holds {model.num_timesteps} steps, progress.json "
+            f"{progress['steps']}; the run stopped while writing its checkpoint: start it again"
+        )
+    model.set_random_seed(config.seed + model.num_timesteps)
+    return model, progress
 
 
 def load_saved(path: Path, device: str = "cpu"):
@@ -172,8 +228,27 @@ def main(config: Config) -> dict:
     run = Path(config.runs_dir) / (
         config.run_name or f"{config.algo}-{config.env_id}-seed{config.seed}"
     )
-    if run.exists() and any(run.iterdir()):
-        raise RunExists(f"{run} exists: choose another --run-name")
+    check_run_folder(run, config.resume)
+    resuming = config.resume and (run / "progress.json").exists()
+    if resuming:  # the same settings, apart from a longer budget
+        saved = json.loads((run / "config.json").read_text())
+        if config.total_steps < saved["total_steps"]:
+            raise InvalidSetting(
+                f"--total-steps {config.total_steps:,} is below the run's "
+                f"{saved['total_steps']:,}: resume with at least that"
+            )
+        check_same_settings(
+            saved,
+            dataclasses.asdict(config),
+            dataclasses.asdict(Config()),
+            run / "config.json",
+            also_resumable=("total_steps",),
+        )
+        if config.total_steps == saved["total_steps"] and (run / "results.json").exists():
+            results = json.loads((run / "results.json").read_text())
+            print(f"{run} is finished; pass a larger --total-steps to extend it")
+            print(json.dumps(results, indent=2))
+            return results
     run.mkdir(parents=True, exist_ok=True)
     write_text_atomically(run / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
 
@@ -183,39 +258,47 @@ def main(config: Config) -> dict:
         actions=algorithm.actions,
         history=algorithm.history,
     )
-    overrides = {} if config.learning_rate is None else {"learning_rate": config.learning_rate}
-    model = make_model(
-        algorithm,
-        venv,
-        config.seed,
-        str(run / "tensorboard"),
-        device=device,
-        **overrides,
-    )
-    validation = Validation(run, config, config.eval_every)
-    started = time.time()
+    if resuming:
+        model, progress = load_checkpoint(run, config, venv, device)
+        print(f"resuming {run} at {model.num_timesteps:,} of {config.total_steps:,} steps")
+    else:
+        overrides = {} if config.learning_rate is None else {"learning_rate": config.learning_rate}
+        model = make_model(
+            algorithm, venv, config.seed, str(run / "tensorboard"), device=device, **overrides
+        )
+        progress = {"steps": 0, "seconds": 0.0, "best_val": math.inf, "rows": []}
+    validation = Validation(run, config, config.eval_every, progress)
     # SB3 stops after the rollout that reaches total_steps: say how many steps that makes.
     per_rollout = getattr(model, "n_steps", 1) * venv.num_envs
-    planned = math.ceil(config.total_steps / per_rollout) * per_rollout
+    remaining = config.total_steps - model.num_timesteps
+    planned = model.num_timesteps + max(0, math.ceil(remaining / per_rollout) * per_rollout)
     if planned != config.total_steps:
         print(
             f"{config.algo} collects {per_rollout:,} env steps per rollout: "
             f"{config.total_steps:,} asked, {planned:,} run (whole rollouts)"
         )
-    model.learn(config.total_steps, callback=[ProgressBar(planned), validation])
-    train_seconds = time.time() - started
-    validation.validate()
-    save_model(model, run / "final_model.zip")
+    if remaining > 0:
+        bar = ProgressBar(planned)
+        try:
+            model.learn(remaining, callback=[bar, validation], reset_num_timesteps=False)
+        except KeyboardInterrupt:
+            bar.close()
+            raise Interrupted(
+                f"{run} holds {progress['steps']:,} of {config.total_steps:,} steps (its last "
+                "validation); rerun the same command with --resume to continue from there"
+            ) from None
+    if progress["steps"] != model.num_timesteps:
+        validation.validate()
     best, _ = load_saved(run / "best_model.zip", device)
     test = errors(best, config, ("test",))["test"]
     results = {
         "algo": config.algo,
         "env_id": config.env_id,
         "env_steps": int(model.num_timesteps),
-        "best_val_error": validation.best_val,
+        "best_val_error": progress["best_val"],
         "test_error_single_trajectory": test,
-        "train_seconds": train_seconds,
-        "wall_seconds": time.time() - started,
+        "train_seconds": progress["seconds"],
+        "wall_seconds": time.time() - validation.started,
     }
     write_text_atomically(run / "results.json", json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

@@ -5,8 +5,10 @@ that sees the whole digit coarsely, two glimpses), where chance is 50%.
 """
 
 import json
+import signal
 import subprocess
 import sys
+import time
 import typing
 from pathlib import Path
 
@@ -155,7 +157,12 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path):
     assert results["env_steps"] == planned
     assert f"3,000 asked, {planned:,} run (whole rollouts)" in result.stdout
     evaluations = (run / "evaluations.csv").read_text().splitlines()
-    assert len(evaluations) == 1 + 3  # header, two periodic evaluations, the final one
+    # Validation between rollouts, once 1,500 steps have passed since the last: at the first
+    # rollout boundary past 1,500, then at the end.
+    assert [int(line.split(",")[0]) for line in evaluations[1:]] == [
+        -(-1500 // per_rollout) * per_rollout,
+        planned,
+    ]
     best_val = min(float(line.split(",")[1]) for line in evaluations[1:])
     assert results["best_val_error"] == pytest.approx(best_val)
 
@@ -167,6 +174,61 @@ def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path):
 
     again = run_script("--algo", "a2c", "--runs-dir", str(tmp_path), "--run-name", "run")
     assert again.returncode != 0 and "exists" in again.stderr
+
+    # A finished run is extended by resuming it with a larger budget: it goes on from its
+    # checkpoint, the step count and the validation rows continuing.
+    extend = ["--algo", "a2c", "--eval-every", "1500", "--runs-dir", str(tmp_path)]
+    extend += ["--run-name", "run", "--resume", *common]
+    same = run_script(*extend, "--total-steps", "3000")
+    assert same.returncode == 0 and "is finished; pass a larger --total-steps" in same.stdout
+    shorter = run_script(*extend, "--total-steps", "2000")
+    assert shorter.returncode == 2
+    assert "--total-steps 2,000 is below the run's 3,000" in shorter.stderr
+    longer = run_script(*extend, "--total-steps", "5000")
+    assert longer.returncode == 0, longer.stderr
+    assert f"resuming {run} at {planned:,} of 5,000 steps" in longer.stdout
+    extended = json.loads((run / "results.json").read_text())
+    assert extended["env_steps"] == -(-5000 // per_rollout) * per_rollout
+    steps = [int(line.split(",")[0]) for line in (run / "evaluations.csv").read_text().split()[1:]]
+    assert steps[:2] == [int(line.split(",")[0]) for line in evaluations[1:]]
+    assert steps[-1] == extended["env_steps"] and steps == sorted(set(steps))
+    assert json.loads((run / "config.json").read_text())["total_steps"] == 5000
+    other = run_script(*extend, "--total-steps", "6000", "--seed", "2")
+    assert other.returncode == 2 and "seed: 1 -> 2" in other.stderr
+
+
+@requires_mnist
+def test_train_sb3_ctrl_c_says_where_it_stopped_and_resume_goes_on(tmp_path):
+    args = ["--algo", "dqn", "--total-steps", "8000", "--eval-every", "2000", "--threads", "1"]
+    args += ["--eval-envs", "1000", "--runs-dir", str(tmp_path), "--run-name", "run"]
+    run = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *args], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 300
+    while not (run / "progress.json").exists() and process.poll() is None:
+        assert time.time() < deadline, "no checkpoint within 5 minutes"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    held = json.loads((run / "progress.json").read_text())["steps"]
+    assert 2000 <= held < 8000
+    assert stderr.strip().splitlines()[-1] == (
+        f"interrupted: {run} holds {held:,} of 8,000 steps (its last validation); rerun the "
+        "same command with --resume to continue from there"
+    )
+    assert (run / "replay_buffer.pkl").exists()  # DQN's replay buffer goes with the model
+    assert not (run / "results.json").exists()
+
+    resumed = run_script(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {run} at {held:,} of 8,000 steps" in resumed.stdout
+    assert json.loads((run / "results.json").read_text())["env_steps"] == 8000
+    steps = [int(line.split(",")[0]) for line in (run / "evaluations.csv").read_text().split()[1:]]
+    # The rows before the stop are kept; the resumed run's follow them.
+    assert held in steps and steps[-1] == 8000 and steps == sorted(set(steps))
 
 
 @requires_mnist

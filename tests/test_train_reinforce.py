@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import requires_mnist
+from PIL import Image
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
@@ -179,6 +180,20 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
     )
     assert rendered.returncode == 0, rendered.stderr[-2000:]
     assert gif.read_bytes()[:6] == b"GIF89a"
+    # --indices picks test images: images 0, 1, 2 by index are the first three, seeded alike.
+    render = [str(ROOT / "examples" / "render_glimpses.py"), str(tmp_path / "r" / "best.pt")]
+    picked = tmp_path / "picked.gif"
+    assert run_script([*render, "--out", str(picked), "--indices", "0", "1", "2"]).returncode == 0
+    assert picked.read_bytes() == gif.read_bytes()
+    assert run_script([*render, "--out", str(picked), "--indices", "0", "9999"]).returncode == 0
+    with Image.open(picked) as two, Image.open(gif) as three:
+        assert two.width < three.width
+    refused = run_script([*render, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "error: --indices must be test images' indices, 0 to 9999, got [10000]"
+    )
+    assert not (tmp_path / "no.gif").exists()
     bad = run_script([str(ROOT / "examples" / "evaluate.py"), str(tmp_path / "r" / "config.json")])
     assert bad.returncode != 0 and "unreadable checkpoint" in bad.stderr
 
@@ -226,6 +241,27 @@ def test_the_location_std_is_the_tasks_unless_given():
     assert stds(config(location_std=0.15), "mnist") == (0.15, 0.15)
     with pytest.raises(InvalidSetting, match=r"must be > 0, got start 0\.25 and end 0\.0"):
         stds(config(final_location_std=0.0), "cluttered")
+
+
+def test_a_short_run_says_how_far_it_is_from_a_full_length_one():
+    line = train_reinforce.short_run_line
+    config = train_reinforce.Config
+    quick = line(config(), 6, 4.567)  # the defaults: a quick look on 28x28 MNIST
+    assert quick == (
+        "A short run: 10 epochs of 55,000 episodes, where a full-length run has 400 of 55,000 "
+        "(test error 4.57% here; the paper's with 6 glimpses: 1.12%). A full-length run, beside "
+        "the paper's number: python examples/reproduce_paper.py --table 1a --rows ram6"
+    )
+    fewer = line(
+        config(env_id="GlimpseMNIST-Cluttered60-v0", epochs=300, episodes_per_epoch=9), 8, 1
+    )
+    assert "300 epochs of 9 episodes, where a full-length run has 300 of 55,000" in fewer
+    assert fewer.endswith("--table 2a --rows ram8")
+    # A glimpse count the paper has no row for: the table, without a row.
+    assert line(config(epochs=5), 9, 1).endswith("--table 1a")
+    assert "the paper's" not in line(config(epochs=5), 9, 1).split(")")[0]
+    assert line(config(epochs=400), 6, 1) is None  # full length
+    assert line(config(env_id="GlimpseCatch-v0"), 24, 1) is None  # not one of the paper's tasks
 
 
 @requires_mnist

@@ -1,0 +1,53 @@
+"""The README's quickstart: its command, rerun, gives the figures the README quotes (the run is
+deterministic, so they are cheap to check)."""
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import requires_mnist
+
+pytest.importorskip("torch")
+pytest.importorskip("tensorboard")
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def quickstart() -> tuple[list[str], str]:
+    """The quickstart's training command (the last part of its install-and-run line) and the
+    quickstart's prose."""
+    section = (ROOT / "README.md").read_text().split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    line = re.search(r"```bash\n(.*train_reinforce\.py.*)\n```", section).group(1)
+    return shlex.split(line.split(" && ")[-1]), section
+
+
+def test_the_quickstart_trains_the_defaults_on_one_core():
+    command, _ = quickstart()
+    assert command == ["python", "examples/train_reinforce.py", "--threads", "1"]
+
+
+@requires_mnist
+def test_the_quickstart_gives_the_figures_the_readme_quotes(tmp_path):
+    command, prose = quickstart()
+    prose = " ".join(prose.split())  # the figures may be wrapped over lines
+    quoted_val = [float(x) for x in re.search(r"falling ([\d. >-]+)%", prose).group(1).split("->")]
+    quoted_test = float(re.search(r"ended at \*\*([\d.]+)% test error", prose).group(1))
+
+    ran = subprocess.run(
+        [sys.executable, *command[1:], "--runs-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    val = [float(x) for x in re.findall(r"^epoch \d+: val error ([\d.]+)%", ran.stdout, re.M)]
+    test = float(re.search(r'"test_error_single_trajectory": ([\d.]+)', ran.stdout).group(1))
+    assert val == quoted_val
+    assert round(test, 2) == quoted_test
+    # It ends by saying how far it is from a full-length run, and how to get one.
+    assert ran.stdout.rstrip().splitlines()[-1].startswith("A short run: 10 epochs")
+    assert "python examples/reproduce_paper.py --table 1a --rows ram6" in ran.stdout
