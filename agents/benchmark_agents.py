@@ -1,6 +1,6 @@
 """Train several agents on one Glimpse env with the same budget of env steps; write a table.
 
-    python examples/benchmark_agents.py --env-id GlimpseMNIST-v0 --steps 1000000
+    python examples/benchmark_agents.py --env-id GlimpseMNIST-v0 --steps 1000000 --seeds 1 2 3
 
 Rows: a chance reference (uniformly random locations and labels), the RAM trained by
 REINFORCE with the paper's hybrid loss (``train_reinforce.py``; its classifier also learns from
@@ -14,16 +14,20 @@ learners over budgets of a few epochs (the training script's defaults pay off in
 Protocol, stated with the table: every agent gets ``--steps`` env steps (one step = one glimpse
 of one episode) on the train split, chooses its model on the fixed 5,000-image validation
 split, and reports the error on the fixed 10,000-image test split, one episode per image (RAM:
-sampled locations, the paper's protocol; SB3: the deterministic policy). Each row runs to
-completion in ``runs_dir/<name>/<row>`` (its result also in ``<row>.json``); rerunning skips
-finished rows, resumes an interrupted RAM row and restarts an interrupted SB3 row (the old
-folder is kept as ``<row>.interrupted``).
+sampled locations, the paper's protocol; SB3: the deterministic policy). Each agent trains once
+per seed of ``--seeds``; the table gives the mean test accuracy over the seeds, their standard
+deviation and range, and ``accuracy.png`` the validation accuracy against env steps (mean over
+the seeds, their range shaded). Each run goes to completion in ``runs_dir/<name>/<row>-seed<N>``
+(its result also in ``<row>-seed<N>.json``); rerunning skips finished runs and resumes an
+interrupted one from its last checkpoint.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +40,7 @@ from agents import train_reinforce, train_sb3
 from agents.cli import parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
+from agents.pictures import accuracy_curves
 from ram_env.atomic import write_text_atomically
 from ram_env.evaluation import evaluate_policy
 
@@ -66,8 +71,8 @@ class Config:
     """Comma-separated rows to run, from: chance, ram, ram_rl, ppo, a2c, recurrent_ppo, dqn."""
     evaluations: int = 5
     """Validation passes over each agent's training (the best model is kept)."""
-    seed: int = 1
-    """Seed of every agent and env."""
+    seeds: tuple[int, ...] = (1,)
+    """Seeds: every agent trains once per seed (its model and envs seeded by it)."""
     name: str | None = None
     """Folder of this benchmark under runs_dir (None: benchmark-<env id>-<steps>)."""
     runs_dir: str = "runs"
@@ -78,12 +83,10 @@ class Config:
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
-def run_chance(config: Config) -> dict:
+def run_chance(config: Config, seed: int) -> dict:
     """Error of uniformly random locations and labels, one episode per val and test image."""
     started = time.time()
-    errors = {
-        split: random_agent_error(config.env_id, split, config.seed) for split in ("val", "test")
-    }
+    errors = {split: random_agent_error(config.env_id, split, seed) for split in ("val", "test")}
     return {
         "env_steps": 0,
         "best_val_error": errors["val"],
@@ -105,7 +108,7 @@ def random_agent_error(env_id: str, split: str, seed: int, num_envs: int = 500) 
     ).error
 
 
-def run_ram(config: Config, run: Path, mode: str) -> dict:
+def run_ram(config: Config, run: Path, mode: str, seed: int) -> dict:
     """The RAM with train_reinforce.py, its epochs sized so that it takes ``config.steps``."""
     num_glimpses = gym.make(config.env_id).unwrapped.num_glimpses
     episodes = config.steps // num_glimpses
@@ -119,7 +122,7 @@ def run_ram(config: Config, run: Path, mode: str) -> dict:
             location_std=0.1,
             reinforce_core_weight=0.0,
             entropy_coef=RL_ENTROPY_COEF if mode == "rl" else 0.0,
-            seed=config.seed,
+            seed=seed,
             run_name=run.name,
             runs_dir=str(run.parent),
             resume=run.exists(),  # begin or go on
@@ -130,38 +133,67 @@ def run_ram(config: Config, run: Path, mode: str) -> dict:
     return {**results, "env_steps": epochs * (episodes // epochs) * num_glimpses}
 
 
-def run_sb3(config: Config, run: Path, algo: str) -> dict:
+def run_sb3(config: Config, run: Path, algo: str, seed: int) -> dict:
     return train_sb3.main(
         train_sb3.Config(
             algo=algo,
             env_id=config.env_id,
             total_steps=config.steps,
             eval_every=config.steps // config.evaluations,
-            seed=config.seed,
+            seed=seed,
             run_name=run.name,
             runs_dir=str(run.parent),
+            resume=run.exists(),  # begin or go on
             threads=config.threads,
             device=config.device,
         )
     )
 
 
-def table(config: Config, results: dict[str, dict]) -> str:
+def table(config: Config, results: dict[str, list[dict]]) -> str:
+    """The markdown table of ``results`` (each row's finished runs, one per seed)."""
+    seeds = ", ".join(map(str, config.seeds))
     lines = [
         f"`{config.env_id}`, {config.steps:,} env steps per agent (one step = one glimpse), "
-        f"seed {config.seed}; model chosen on the fixed val split (5,000 images), error on the "
-        "fixed test split (10,000 images), one episode per image.",
+        f"seeds {seeds}; model chosen on the fixed val split (5,000 images), accuracy on the "
+        "fixed test split (10,000 images), one episode per image; mean over the seeds, their "
+        "standard deviation and range.",
         "",
-        "| agent | env steps | wall time | val accuracy | test accuracy |",
-        "|---|---:|---:|---:|---:|",
+        "| agent | seeds | env steps | wall time per seed | val accuracy | test accuracy "
+        "| std | range |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row, found in results.items():
+    for row, runs in results.items():
+        test = [100 - run["test_error_single_trajectory"] for run in runs]
+        val = [100 - run["best_val_error"] for run in runs]
+        spread = f"{statistics.stdev(test):.2f}" if len(test) > 1 else "-"
+        minutes = statistics.mean(run["wall_seconds"] for run in runs) / 60
         lines.append(
-            f"| {TITLES[row]} | {found['env_steps']:,} | {found['wall_seconds'] / 60:.1f} min "
-            f"| {100 - found['best_val_error']:.2f}% "
-            f"| {100 - found['test_error_single_trajectory']:.2f}% |"
+            f"| {TITLES[row]} | {len(runs)} | {runs[0]['env_steps']:,} | {minutes:.1f} min "
+            f"| {statistics.mean(val):.2f}% | {statistics.mean(test):.2f}% | {spread} "
+            f"| {min(test):.2f}-{max(test):.2f}% |"
         )
     return "\n".join(lines) + "\n"
+
+
+def validation_curve(row: str, run: Path) -> list[tuple[int, float]]:
+    """(env steps, val accuracy %) at each validation of a finished run ([] for chance)."""
+    if row == "chance":
+        return []
+    if row in ("ram", "ram_rl"):
+        settings = json.loads((run / "config.json").read_text())
+        per_epoch = (
+            settings["episodes_per_epoch"] * gym.make(settings["env_id"]).unwrapped.num_glimpses
+        )
+        with (run / "metrics.csv").open() as file:
+            return [
+                (int(line["epoch"]) * per_epoch, 100 - float(line["val_error"]))
+                for line in csv.DictReader(file)
+            ]
+    with (run / "evaluations.csv").open() as file:
+        return [
+            (int(line["steps"]), 100 - float(line["val_error"])) for line in csv.DictReader(file)
+        ]
 
 
 def main(config: Config) -> str:
@@ -169,30 +201,43 @@ def main(config: Config) -> str:
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         raise InvalidSetting(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    if not config.seeds or len(set(config.seeds)) != len(config.seeds):
+        raise InvalidSetting(f"--seeds must be one or more different seeds, got {config.seeds}")
     resolve_device(config.device)  # refused here, before the benchmark's folder is made
     folder = Path(config.runs_dir) / (config.name or f"benchmark-{config.env_id}-{config.steps}")
     folder.mkdir(parents=True, exist_ok=True)
-    results = {}
+    results: dict[str, list[dict]] = {}
+    curves: dict[str, list[list[tuple[int, float]]]] = {}
     for row in rows:
-        run, done = folder / row, folder / f"{row}.json"
-        if done.exists():
-            print(f"{row}: finished earlier, read from {done}")
-            results[row] = json.loads(done.read_text())
-            continue
-        print(f"{row}: training", flush=True)
-        if row == "chance":
-            found = run_chance(config)
-        elif row in ("ram", "ram_rl"):
-            found = run_ram(config, run, "hybrid" if row == "ram" else "rl")
-        else:
-            if run.exists():
-                run.replace(folder / f"{row}.interrupted")
-            found = run_sb3(config, run, row)
-        write_text_atomically(done, json.dumps(found, indent=2))
-        results[row] = found
-        write_text_atomically(folder / "table.md", table(config, results))
+        for seed in config.seeds:
+            run, done = folder / f"{row}-seed{seed}", folder / f"{row}-seed{seed}.json"
+            if done.exists():
+                print(f"{row}, seed {seed}: finished earlier, read from {done}")
+                found = json.loads(done.read_text())
+            else:
+                print(f"{row}, seed {seed}: training", flush=True)
+                if row == "chance":
+                    found = run_chance(config, seed)
+                elif row in ("ram", "ram_rl"):
+                    found = run_ram(config, run, "hybrid" if row == "ram" else "rl", seed)
+                else:
+                    found = run_sb3(config, run, row, seed)
+                write_text_atomically(done, json.dumps(found, indent=2))
+            results.setdefault(row, []).append(found)
+            curves.setdefault(row, []).append(validation_curve(row, run))
+            write_text_atomically(folder / "table.md", table(config, results))
     text = table(config, results)
     write_text_atomically(folder / "table.md", text)
+    chance = results.get("chance")
+    seeds = ", ".join(map(str, config.seeds))
+    accuracy_curves(
+        {TITLES[row]: runs for row, runs in curves.items() if row != "chance"},
+        folder / "accuracy.png",
+        title=f"{config.env_id}: validation accuracy, mean over seeds {seeds} (range shaded)",
+        chance=None
+        if chance is None
+        else statistics.mean(100 - run["test_error_single_trajectory"] for run in chance),
+    )
     print(text)
     return text
 

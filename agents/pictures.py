@@ -1,4 +1,5 @@
-"""Pictures of a trained RAM: glimpse trajectories as a GIF, and the learning curve."""
+"""Pictures: a trained RAM's glimpse trajectories as a GIF, its learning curve, and the
+agents benchmark's accuracy curves."""
 
 from __future__ import annotations
 
@@ -133,6 +134,50 @@ def learning_curve(metrics_csv: Path, path: Path, *, title: str, num_classes: in
     late.set_title(f"epochs {epochs[half]}-{epochs[-1]}, zoomed", fontsize=9)
     whole.legend()
     figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png")
+    plt.close(figure)
+
+
+def accuracy_curves(
+    curves: dict[str, list[list[tuple[int, float]]]],
+    path: Path,
+    *,
+    title: str,
+    chance: float | None = None,
+) -> None:
+    """Validation accuracy (%) against env steps as a PNG, one line per agent of ``curves``
+    (label: one list of (steps, accuracy) per run, the runs being seeds of the same settings):
+    the mean over its runs at each validation with a point, the runs' range shaded, and
+    ``chance`` (an accuracy) as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for label, runs in curves.items():
+        length = min(len(run) for run in runs)  # the same validations in every seed's run
+        if length == 0:
+            continue
+        steps = [steps for steps, _ in runs[0][:length]]
+        accuracy = np.array([[value for _, value in run[:length]] for run in runs])
+        (line,) = axes.plot(steps, accuracy.mean(0), marker="o", markersize=3, label=label)
+        if len(runs) > 1:
+            axes.fill_between(
+                steps, accuracy.min(0), accuracy.max(0), color=line.get_color(), alpha=0.2
+            )
+    if chance is not None:
+        axes.axhline(
+            chance, color="grey", linestyle="--", linewidth=1, label=f"chance {chance:.1f}%"
+        )
+    axes.set_xlabel("env steps (one step = one glimpse)")
+    axes.set_ylabel("validation accuracy (%), one episode per image")
+    axes.set_ylim(0, 100)
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7)
+    axes.set_title(title, fontsize=10)
     figure.tight_layout()
     with atomic_write(path) as file:
         figure.savefig(file, format="png")

@@ -1,6 +1,7 @@
 """agents/benchmark_agents.py: the table it writes, and rerunning skips finished rows."""
 
 import json
+import statistics
 
 import pytest
 from conftest import requires_mnist
@@ -16,28 +17,53 @@ from agents.errors import InvalidSetting
 
 
 @requires_mnist
-def test_table_rows_come_from_the_runs_and_finished_rows_are_skipped(tmp_path):
+def test_each_agent_runs_once_per_seed_and_the_table_gives_their_mean_and_spread(tmp_path):
     config = benchmark_agents.Config(
-        steps=2048, rows="chance,a2c", evaluations=1, runs_dir=str(tmp_path), name="b", threads=1
+        steps=2048,
+        rows="chance,a2c",
+        evaluations=2,
+        seeds=(1, 2),
+        runs_dir=str(tmp_path),
+        name="b",
+        threads=1,
     )
     text = benchmark_agents.main(config)
     folder = tmp_path / "b"
     assert (folder / "table.md").read_text() == text
-    assert "2,048 env steps per agent" in text
+    assert "2,048 env steps per agent" in text and "seeds 1, 2" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "agent" not in line]
     assert [row.split(" | ")[0] for row in rows] == [
         "| " + benchmark_agents.TITLES["chance"],
         "| " + benchmark_agents.TITLES["a2c"],
     ]
-    chance = json.loads((folder / "chance.json").read_text())
-    assert 85.0 < chance["test_error_single_trajectory"] < 95.0  # 10 classes
-    a2c = json.loads((folder / "a2c.json").read_text())
-    assert a2c["env_steps"] >= 2048
-    assert f"{100 - a2c['test_error_single_trajectory']:.2f}%" in rows[1]
+    chance = [json.loads((folder / f"chance-seed{seed}.json").read_text()) for seed in (1, 2)]
+    assert all(85.0 < run["test_error_single_trajectory"] < 95.0 for run in chance)  # 10 classes
+    a2c = [json.loads((folder / f"a2c-seed{seed}.json").read_text()) for seed in (1, 2)]
+    assert all(run["env_steps"] >= 2048 for run in a2c)
+    test = [100 - run["test_error_single_trajectory"] for run in a2c]
+    assert test[0] != test[1]  # two seeds, two runs
+    cells = rows[1].split(" | ")
+    assert cells[1] == "2"  # seeds
+    assert cells[5] == f"{statistics.mean(test):.2f}%"
+    assert cells[6] == f"{statistics.stdev(test):.2f}"
+    assert cells[7] == f"{min(test):.2f}-{max(test):.2f}% |"
+    # The validation curve of each seed's run, as the plot draws them.
+    curve = benchmark_agents.validation_curve("a2c", folder / "a2c-seed1")
+    assert [steps for steps, _ in curve][-1] == a2c[0]["env_steps"] and len(curve) >= 2
+    assert min(accuracy for _, accuracy in curve) >= 0
+    assert (folder / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     stamps = {path: path.stat().st_mtime_ns for path in folder.glob("*.json")}
-    assert benchmark_agents.main(config) == text
+    assert benchmark_agents.main(config) == text  # finished runs are read, not rerun
     assert stamps == {path: path.stat().st_mtime_ns for path in folder.glob("*.json")}
+
+
+def test_repeated_or_missing_seeds_are_refused(tmp_path):
+    for seeds in ((), (1, 1)):
+        config = benchmark_agents.Config(rows="chance", seeds=seeds, runs_dir=str(tmp_path / "b"))
+        with pytest.raises(InvalidSetting, match="--seeds must be one or more different seeds"):
+            benchmark_agents.main(config)
+    assert not (tmp_path / "b").exists()
 
 
 def test_unknown_rows_are_refused(tmp_path):
