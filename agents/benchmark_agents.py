@@ -19,7 +19,8 @@ per seed of ``--seeds``; the table gives the mean test accuracy over the seeds, 
 deviation and range, and ``accuracy.png`` the validation accuracy against env steps (mean over
 the seeds, their range shaded). Each run goes to completion in ``runs_dir/<name>/<row>-seed<N>``
 (its result also in ``<row>-seed<N>.json``); rerunning skips finished runs and resumes an
-interrupted one from its last checkpoint.
+interrupted one from its last checkpoint. The runs go one after another, or with ``--ray``
+through Ray (agents/jobs.py), side by side on this machine's cores or on a cluster.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from agents import train_reinforce, train_sb3
 from agents.cli import parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
+from agents.jobs import Job, RaySettings, import_ray, run_jobs
 from agents.pictures import accuracy_curves
 from ram_env.atomic import write_text_atomically
 from ram_env.evaluation import evaluate_policy
@@ -81,6 +83,10 @@ class Config:
     """Torch CPU threads (0: torch's default)."""
     device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
+    ray: bool = False
+    """Run the agents' runs through Ray (pip install -e ".[ray]"), one core each (see --threads)."""
+    ray_address: str | None = None
+    """With --ray: a cluster's address ("auto": the one this machine is in); None: a local Ray."""
 
 
 def run_chance(config: Config, seed: int) -> dict:
@@ -196,6 +202,34 @@ def validation_curve(row: str, run: Path) -> list[tuple[int, float]]:
         ]
 
 
+def result_file(folder: Path, row: str, seed: int) -> Path:
+    return folder / f"{row}-seed{seed}.json"
+
+
+def train_one(config: Config, folder: Path, row: str, seed: int) -> dict:
+    """Train (or resume) ``row`` with ``seed`` to its result file; returns the result."""
+    print(f"{row}, seed {seed}: training", flush=True)
+    run = folder / f"{row}-seed{seed}"
+    if row == "chance":
+        found = run_chance(config, seed)
+    elif row in ("ram", "ram_rl"):
+        found = run_ram(config, run, "hybrid" if row == "ram" else "rl", seed)
+    else:
+        found = run_sb3(config, run, row, seed)
+    write_text_atomically(result_file(folder, row, seed), json.dumps(found, indent=2))
+    return found
+
+
+def finished_results(folder: Path, runs: list[tuple[str, int]]) -> dict[str, list[dict]]:
+    """Each row's finished results, in the order of ``runs`` ((row, seed) pairs)."""
+    results: dict[str, list[dict]] = {}
+    for row, seed in runs:
+        if result_file(folder, row, seed).exists():
+            found = json.loads(result_file(folder, row, seed).read_text())
+            results.setdefault(row, []).append(found)
+    return results
+
+
 def main(config: Config) -> str:
     rows = config.rows.split(",")
     unknown = sorted(set(rows) - set(ROWS))
@@ -204,34 +238,35 @@ def main(config: Config) -> str:
     if not config.seeds or len(set(config.seeds)) != len(config.seeds):
         raise InvalidSetting(f"--seeds must be one or more different seeds, got {config.seeds}")
     resolve_device(config.device)  # refused here, before the benchmark's folder is made
+    if config.ray:
+        import_ray()  # installed, or refused before anything is written
     folder = Path(config.runs_dir) / (config.name or f"benchmark-{config.env_id}-{config.steps}")
     folder.mkdir(parents=True, exist_ok=True)
-    results: dict[str, list[dict]] = {}
-    curves: dict[str, list[list[tuple[int, float]]]] = {}
-    for row in rows:
-        for seed in config.seeds:
-            run, done = folder / f"{row}-seed{seed}", folder / f"{row}-seed{seed}.json"
-            if done.exists():
-                print(f"{row}, seed {seed}: finished earlier, read from {done}")
-                found = json.loads(done.read_text())
-            else:
-                print(f"{row}, seed {seed}: training", flush=True)
-                if row == "chance":
-                    found = run_chance(config, seed)
-                elif row in ("ram", "ram_rl"):
-                    found = run_ram(config, run, "hybrid" if row == "ram" else "rl", seed)
-                else:
-                    found = run_sb3(config, run, row, seed)
-                write_text_atomically(done, json.dumps(found, indent=2))
-            results.setdefault(row, []).append(found)
-            curves.setdefault(row, []).append(validation_curve(row, run))
-            write_text_atomically(folder / "table.md", table(config, results))
+    runs = [(row, seed) for row in rows for seed in config.seeds]
+    todo = [(row, seed) for row, seed in runs if not result_file(folder, row, seed).exists()]
+    for row, seed in sorted(set(runs) - set(todo), key=runs.index):
+        print(f"{row}, seed {seed}: finished earlier, read from {result_file(folder, row, seed)}")
+
+    def write_table(*_) -> None:
+        """The table of the runs finished so far."""
+        write_text_atomically(folder / "table.md", table(config, finished_results(folder, runs)))
+
+    run_jobs(
+        [Job(f"{row}-seed{seed}", train_one, (config, folder, row, seed)) for row, seed in todo],
+        RaySettings(config.ray, config.ray_address, max(1, config.threads)),
+        on_done=write_table,
+    )
+    results = finished_results(folder, runs)
+    curves = {
+        row: [validation_curve(row, folder / f"{row}-seed{seed}") for seed in config.seeds]
+        for row in rows
+    }
     text = table(config, results)
     write_text_atomically(folder / "table.md", text)
     chance = results.get("chance")
     seeds = ", ".join(map(str, config.seeds))
     accuracy_curves(
-        {TITLES[row]: runs for row, runs in curves.items() if row != "chance"},
+        {TITLES[row]: seed_curves for row, seed_curves in curves.items() if row != "chance"},
         folder / "accuracy.png",
         title=f"{config.env_id}: validation accuracy, mean over seeds {seeds} (range shaded)",
         chance=None

@@ -12,10 +12,11 @@ random locations (``--random-locations``). Tables 2a and 2b also have ``ram8_lst
 configuration (not the paper's): the RAM with 8 glimpses and an LSTM core (``--core lstm``); its
 "paper" column holds the bar it aims at, the best published attention result on that task.
 
-Rows run one at a time, each in ``runs_dir/<table>/<row>``. A row with a ``results.json`` is
-finished: it is read, not rerun. An interrupted row is resumed (rerun the same command); one
-whose saved settings differ from this command's (another ``--budget``, say) is refused rather
-than continued with a mixed schedule. ``runs_dir/<table>/table.md`` gets our error beside the
+Rows run one at a time (with ``--ray``, side by side through Ray: agents/jobs.py), each in
+``runs_dir/<table>/<row>``. A row with a ``results.json`` is finished: it is read, not rerun.
+An interrupted row is resumed (rerun the same command); one whose saved settings differ from
+this command's (another ``--budget``, say) is refused, before any row trains, rather than
+continued with a mixed schedule. ``runs_dir/<table>/table.md`` gets our error beside the
 paper's, the epochs, wall time and whether each run was full-length, the command, and the
 paper's claims checked; it is rewritten after every row and printed at the end.
 
@@ -55,6 +56,7 @@ from agents.checkpoints import check_same_settings
 from agents.cli import parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
+from agents.jobs import Job, RaySettings, import_ray, run_jobs
 from agents.paper_tables import (
     CLAIMS,
     FULL_EPISODES_PER_EPOCH,
@@ -89,6 +91,10 @@ class Config:
     """Torch CPU threads (0: torch's default)."""
     device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
+    ray: bool = False
+    """Train the rows through Ray (pip install -e ".[ray]"), side by side, one core each."""
+    ray_address: str | None = None
+    """With --ray: a cluster's address ("auto": the one this machine is in); None: a local Ray."""
 
 
 def is_ram(row: str) -> bool:
@@ -126,8 +132,11 @@ def run_config(
     )
 
 
-def train_row(table: str, row: str, config: Config) -> None:
-    """Train (or resume) one row to its results.json."""
+def row_settings(
+    table: str, row: str, config: Config
+) -> train_reinforce.Config | train_baseline.Config:
+    """The settings that begin or continue ``row``; SettingsChanged if the row's run was begun
+    with others (another --budget, say): it would not give that run's results."""
     settings = run_config(table, row, config)
     run_dir = Path(settings.runs_dir) / row
     settings = dataclasses.replace(settings, resume=run_dir.exists())  # begin or go on
@@ -139,8 +148,14 @@ def train_row(table: str, row: str, config: Config) -> None:
             dataclasses.asdict(type(settings)()),
             saved,
         )
-    print(f"{table}/{row}: training {settings.epochs} epochs in {run_dir}", flush=True)
-    if is_ram(row):
+    return settings
+
+
+def train_row(settings: train_reinforce.Config | train_baseline.Config) -> None:
+    """Train (or resume) one row, with the settings of ``row_settings``, to its results.json."""
+    where = Path(settings.runs_dir) / settings.run_name
+    print(f"{where}: training {settings.epochs} epochs", flush=True)
+    if isinstance(settings, train_reinforce.Config):
         train_reinforce.main(settings)
     else:
         train_baseline.main(settings)
@@ -275,14 +290,23 @@ def main(config: Config) -> str:
         choices = ", ".join(known)
         raise InvalidSetting(f"table {config.table} has no rows {unknown}; choose from {choices}")
     config = dataclasses.replace(config, rows=",".join(rows))  # as the table.md command says
+    if config.ray:
+        import_ray()  # installed, or refused before anything is written
     folder = Path(config.runs_dir) / config.table
-    folder.mkdir(parents=True, exist_ok=True)
+    todo = []
     for row in rows:
         if (folder / row / "results.json").exists():
             print(f"{config.table}/{row}: finished earlier, read from {folder / row}")
-            continue
-        train_row(config.table, row, config)
-        write_text_atomically(folder / "table.md", markdown(config.table, config))
+        else:
+            todo.append(row_settings(config.table, row, config))  # refusals before any run
+    folder.mkdir(parents=True, exist_ok=True)
+    run_jobs(
+        [Job(f"{config.table}/{settings.run_name}", train_row, (settings,)) for settings in todo],
+        RaySettings(config.ray, config.ray_address, max(1, config.threads)),
+        on_done=lambda *_: write_text_atomically(
+            folder / "table.md", markdown(config.table, config)
+        ),
+    )
     text = markdown(config.table, config)
     write_text_atomically(folder / "table.md", text)
     print(text)
