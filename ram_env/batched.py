@@ -19,11 +19,13 @@ per configuration in ``ram_env/__init__.py``, one test module.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.registration import EnvSpec
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
@@ -175,12 +177,39 @@ def check_render_mode(render_mode: str | None, metadata: dict) -> None:
         )
 
 
+class DataArraysSpec(EnvSpec):
+    """The spec of an env that ``gym.make`` was given data arrays (``images=``, say): Gymnasium's
+    spec, whose ``to_json`` says why it cannot be written instead of failing inside ``json``."""
+
+    def to_json(self) -> str:
+        arrays = ", ".join(
+            f"{key}=" for key, value in self.kwargs.items() if isinstance(value, np.ndarray)
+        )
+        raise ValueError(
+            f"{self.id} was made with data arrays ({arrays}), which JSON cannot hold, so its "
+            "spec cannot be written; register an id whose entry point loads the data, and make "
+            "that id instead"
+        )
+
+
 class SingleEnv(gym.Env):
     """One episode of a family as a ``gymnasium.Env``: subclasses set ``self._episodes`` (with
     ``num_envs=1``), ``render_mode`` and the spaces in ``__init__``, and document the env."""
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 2}
     _episodes: BatchedEpisodes
+
+    @property
+    def spec(self) -> EnvSpec | None:
+        """The spec ``gym.make`` gave the env (None if made directly)."""
+        return self.__dict__.get("_spec")
+
+    @spec.setter
+    def spec(self, spec: EnvSpec | None) -> None:
+        if spec is not None and any(isinstance(v, np.ndarray) for v in spec.kwargs.values()):
+            fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.init}
+            spec = DataArraysSpec(**fields)
+        self._spec = spec
 
     def _start(self, episodes: BatchedEpisodes, render_mode: str | None) -> None:
         """What every subclass's ``__init__`` ends with."""

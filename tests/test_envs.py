@@ -209,6 +209,15 @@ def test_spec_json_round_trip(env_id):
     assert_same(remade.reset(seed=4), env.reset(seed=4))
 
 
+def test_a_spec_holding_data_arrays_says_why_it_cannot_be_json():
+    images, labels = np.zeros((20, 28, 28), np.uint8), np.arange(20) % 10
+    env = gym.make("GlimpseMNIST-v0", images=images, labels=labels, num_glimpses=2)
+    with pytest.raises(ValueError, match=r"made with data arrays \(images=, labels=\), which JSON"):
+        env.spec.to_json()
+    assert env.spec.kwargs["num_glimpses"] == 2 and env.spec.kwargs["images"] is not None
+    assert type(gym.make("GlimpseMNIST-v0").spec) is EnvSpec  # registered data: Gymnasium's own
+
+
 # --- episodes ---------------------------------------------------------------------------------
 
 
