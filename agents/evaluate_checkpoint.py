@@ -5,10 +5,12 @@
 Prints the single-trajectory error (the number comparable with the paper), and, labelled, the
 error of the mean-location policy and of class probabilities averaged over several trajectories.
 ``--where`` adds, per glimpse, how often the glimpse is centred on the digit, its mean offset from
-the digit's centre and its median distance to it, in pixels (a diagnostic of the location policy).
+the digit's centre and its median distance to it, in pixels (a diagnostic of the location policy):
+in the JSON report on stdout, and as a table for a person on stderr.
 """
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +22,7 @@ import tyro
 from agents.checkpoints import load_model
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
-from agents.evaluation import error_rates, glimpse_placement
+from agents.evaluation import GlimpsePlacement, error_rates, glimpse_placement
 
 
 @dataclass
@@ -79,8 +81,25 @@ def main(config: Config) -> dict:
                 "mean_offset_from_digit_centre_xy_px": rounded(placement.mean_offset, 2),
                 "median_distance_to_digit_centre_px": rounded(placement.median_distance, 2),
             }
+            print(placement_table(placement, policy), file=sys.stderr)
     print(json.dumps(report, indent=2))
     return report
+
+
+def placement_table(placement: GlimpsePlacement, policy: str) -> str:
+    """Where the glimpses land, one line per glimpse, for a person to read."""
+    lines = [
+        f"where the glimpses land ({policy} locations; px from the digit's centre, +y down):",
+        "glimpse | centred on the digit's box | mean offset x, y | median distance",
+    ]
+    for step, (share, (x, y), distance) in enumerate(
+        zip(placement.on_digit, placement.mean_offset, placement.median_distance, strict=True),
+        start=1,
+    ):
+        lines.append(
+            f"{step:>7} | {100 * share:>25.1f}% | {x:>+7.1f}, {y:>+6.1f} | {distance:>15.1f}"
+        )
+    return "\n".join(lines)
 
 
 def rounded(values: np.ndarray, digits: int = 4) -> list:

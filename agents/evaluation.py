@@ -142,8 +142,8 @@ def glimpse_placement(
     **env_kwargs,
 ) -> GlimpsePlacement:
     """Where the glimpses of one pass over ``split`` land relative to the digit's box: how often
-    the policy finds the digit, how soon (glimpse 1 is the env's random start), and whether it
-    drifts off it afterwards."""
+    the policy finds the digit, how soon (glimpse 1 is the env's start, or the learned first
+    location), and whether it drifts off it afterwards."""
     envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
     canvas = envs.unwrapped.task.canvas_size
     offsets, inside = [], []

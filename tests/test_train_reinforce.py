@@ -148,7 +148,16 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
         train_reinforce.Config, [*args, "--runs-dir", str(tmp_path)]
     )
     results = train_reinforce.main(config)
-    report = evaluate_test_split(tmp_path / "r" / "best.pt", "--where")
+    script = str(ROOT / "examples" / "evaluate.py")
+    where = [script, str(tmp_path / "r" / "best.pt"), "--threads", "1", "--num-envs", "1000"]
+    evaluated = run_script([*where, "--where"])
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    report = json.loads(evaluated.stdout)
+    # For a person, on stderr: a table per policy, one line per glimpse.
+    table = evaluated.stderr[evaluated.stderr.index("where the glimpses land (sampled") :]
+    lines = table.splitlines()
+    assert lines[1] == "glimpse | centred on the digit's box | mean offset x, y | median distance"
+    assert [line.split("|")[0].strip() for line in lines[2:8]] == ["1", "2", "3", "4", "5", "6"]
     # The same model, split and seed: the same single-trajectory test error as the run's own
     # (evaluate.py prints it to two decimals, exact for a percent of 10,000 images).
     assert report["error_single_trajectory"] == round(results["test_error_single_trajectory"], 2)
@@ -156,6 +165,8 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
         report[f"where the glimpses land, per glimpse ({policy} locations)"]
         for policy in ("sampled", "mean")
     )
+    first = report["where the glimpses land, per glimpse (sampled locations)"]["on_digit_box"][0]
+    assert lines[2].split("|")[1].strip() == f"{100 * first:.1f}%"
     for where in (sampled, mean):
         assert len(where["on_digit_box"]) == 6  # GlimpseMNIST-v0's glimpses
         assert all(0 <= share <= 1 for share in where["on_digit_box"])
