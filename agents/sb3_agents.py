@@ -24,7 +24,8 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from ram_env.evaluation import evaluate_policy
+import ram_env
+from ram_env.evaluation import evaluate_catch, evaluate_policy
 from ram_env.wrappers import wrap_for_sb3
 
 
@@ -196,7 +197,8 @@ def evaluate(
     env_kwargs: dict | None = None,
 ) -> float:
     """Error (%) of ``model`` over one pass of a fixed split, one episode per image
-    (``ram_env.evaluation.evaluate_policy``), seen through the algorithm's wrappers."""
+    (``ram_env.evaluation.evaluate_policy``), seen through the algorithm's wrappers; on Catch,
+    one game per fixed game, the miss rate (100 - ``evaluate_catch``'s catch rate)."""
     state = None
 
     def policy(observations, episode_start: np.ndarray):
@@ -206,12 +208,12 @@ def evaluate(
         )
         return actions
 
-    return evaluate_policy(
-        policy,
-        env_id,
-        split,
+    common = dict(
         num_envs=num_envs,
         wrap=lambda envs: wrap_for_sb3(envs, algorithm.actions, algorithm.history),
         seed=None,
         **(env_kwargs or {}),
-    ).error
+    )
+    if env_id in ram_env.CATCH_ENV_IDS:
+        return 100.0 - evaluate_catch(policy, env_id, split, **common).catch_rate
+    return evaluate_policy(policy, env_id, split, **common).error

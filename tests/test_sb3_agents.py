@@ -141,6 +141,16 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_on_catch_the_error_is_the_miss_rate_over_the_fixed_games():
+    torch.manual_seed(0)
+    ppo = ALGORITHMS["ppo"]
+    venv = make_sb3_vec_env("GlimpseCatch-v0", 8, actions=ppo.actions, history=ppo.history)
+    model = make_model(ppo, venv, seed=0)
+    error = evaluate(model, ppo, "GlimpseCatch-v0", "val", num_envs=1000)
+    assert error * 50 == int(error * 50)  # a count out of the 5,000 validation games
+    assert 80 < error < 100  # an untrained policy: about a random player's misses (92%)
+
+
 @requires_mnist
 def test_train_sb3_writes_a_run_that_eval_only_reproduces(tmp_path):
     common = ["--threads", "1", "--eval-envs", "1000"]
