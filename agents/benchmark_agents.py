@@ -10,6 +10,9 @@ A2C (glimpse history) and RecurrentPPO (LSTM) from ``train_sb3.py`` with their d
 The RAM rows use a fixed location std of 0.1 and keep REINFORCE out of the core
 (``--reinforce-core-weight 0``): the settings the recorded tables ran with, and the faster
 learners over budgets of a few epochs (the training script's defaults pay off in long runs).
+On Catch (``--env-id GlimpseCatch-v0``) the rows are chance (random locations and paddle moves),
+the RAM of ``train_catch.py`` (the reward alone: no ``ram_rl`` row) and the SB3 agents, and the
+table gives catch rates.
 
 Protocol, stated with the table: every agent gets ``--steps`` env steps (one step = one glimpse
 of one episode) on the train split, chooses its model on the fixed 5,000-image validation
@@ -36,15 +39,15 @@ from pathlib import Path
 import gymnasium as gym
 from gymnasium.vector.utils import batch_space
 
-import ram_env  # noqa: F401  (registers the ids)
-from agents import train_reinforce, train_sb3
+import ram_env  # registers the ids
+from agents import train_catch, train_reinforce, train_sb3
 from agents.cli import parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
 from agents.jobs import Job, RaySettings, import_ray, run_jobs
 from agents.pictures import accuracy_curves
 from ram_env.atomic import write_text_atomically
-from ram_env.evaluation import evaluate_policy
+from ram_env.evaluation import evaluate_catch, evaluate_policy
 
 # Pure-RL RAM: without an entropy bonus its class policy settled on the most frequent class
 # within the first epoch on GlimpseMNIST-v0 (train accuracy 11.5%); 0.1 learned in short trials.
@@ -58,6 +61,11 @@ TITLES = {
     "a2c": "A2C, glimpse history, MLP",
     "recurrent_ppo": "RecurrentPPO, LSTM",
     "dqn": "DQN, glimpse history, MLP, one Discrete action (grid cell x label)",
+}
+
+CATCH_TITLES = {  # where a row is another agent on Catch
+    "chance": "chance (random locations and paddle moves)",
+    "ram": "RAM, REINFORCE on the reward alone, LSTM core (the paper's Catch agent)",
 }
 
 
@@ -105,13 +113,47 @@ def random_agent_error(env_id: str, split: str, seed: int, num_envs: int = 500) 
     """Error (%) of uniformly random locations and labels over one pass of ``split``."""
     actions = batch_space(gym.make(env_id).action_space, num_envs)
     actions.seed(seed)
-    return evaluate_policy(
-        lambda observations, episode_start: actions.sample(),
-        env_id,
-        split,
-        num_envs=num_envs,
-        seed=None,
-    ).error
+    policy = lambda observations, episode_start: actions.sample()  # noqa: E731
+    if is_catch(env_id):
+        return 100 - evaluate_catch(policy, env_id, split, num_envs=num_envs, seed=None).catch_rate
+    return evaluate_policy(policy, env_id, split, num_envs=num_envs, seed=None).error
+
+
+def row_titles(env_id: str) -> dict[str, str]:
+    """Each row's agent, as the table and the plot name it on ``env_id``."""
+    return TITLES | (CATCH_TITLES if is_catch(env_id) else {})
+
+
+def is_catch(env_id: str) -> bool:
+    """Whether ``env_id`` is Catch (the paper's game) rather than an image task."""
+    return env_id in ram_env.CATCH_ENV_IDS
+
+
+def run_ram_catch(config: Config, run: Path, seed: int) -> dict:
+    """The RAM playing Catch with train_catch.py (the reward alone, as the paper's Catch agent),
+    its epochs sized so that it takes ``config.steps``; the error is the miss rate."""
+    steps_per_game = gym.make(config.env_id).unwrapped.num_glimpses - 1  # the last glimpse ends it
+    games = config.steps // steps_per_game
+    epochs = max(config.evaluations, math.ceil(games / train_catch.Config.games_per_epoch))
+    results = train_catch.main(
+        train_catch.Config(
+            env_id=config.env_id,
+            epochs=epochs,
+            games_per_epoch=games // epochs,
+            seed=seed,
+            run_name=run.name,
+            runs_dir=str(run.parent),
+            resume=run.exists(),  # begin or go on
+            threads=config.threads,
+            device=config.device,
+        )
+    )
+    return {
+        "env_steps": epochs * (games // epochs) * steps_per_game,
+        "best_val_error": 100 - results["best_val_catch_rate"],
+        "test_error_single_trajectory": 100 - results["test_catch_rate_greedy"],
+        "wall_seconds": results["wall_seconds"],
+    }
 
 
 def run_ram(config: Config, run: Path, mode: str, seed: int) -> dict:
@@ -159,23 +201,36 @@ def run_sb3(config: Config, run: Path, algo: str, seed: int) -> dict:
 def table(config: Config, results: dict[str, list[dict]]) -> str:
     """The markdown table of ``results`` (each row's finished runs, one per seed)."""
     seeds = ", ".join(map(str, config.seeds))
+    if is_catch(config.env_id):
+        protocol = (
+            "(one step = one glimpse and one paddle move), seeds {seeds}; model chosen on the "
+            "fixed 5,000 validation games, catch rate on the fixed 10,000 test games, one game "
+            "each (the RAM: its greedy policy, as train_catch.py reports it)"
+        )
+        measure = "catch rate"
+    else:
+        protocol = (
+            "(one step = one glimpse), seeds {seeds}; model chosen on the fixed val split (5,000 "
+            "images), accuracy on the fixed test split (10,000 images), one episode per image"
+        )
+        measure = "accuracy"
     lines = [
-        f"`{config.env_id}`, {config.steps:,} env steps per agent (one step = one glimpse), "
-        f"seeds {seeds}; model chosen on the fixed val split (5,000 images), accuracy on the "
-        "fixed test split (10,000 images), one episode per image; mean over the seeds, their "
-        "standard deviation and range.",
+        f"`{config.env_id}`, {config.steps:,} env steps per agent "
+        + protocol.format(seeds=seeds)
+        + "; mean over the seeds, their standard deviation and range.",
         "",
-        "| agent | seeds | env steps | wall time per seed | val accuracy | test accuracy "
+        f"| agent | seeds | env steps | wall time per seed | val {measure} | test {measure} "
         "| std | range |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    titles = row_titles(config.env_id)
     for row, runs in results.items():
         test = [100 - run["test_error_single_trajectory"] for run in runs]
         val = [100 - run["best_val_error"] for run in runs]
         spread = f"{statistics.stdev(test):.2f}" if len(test) > 1 else "-"
         minutes = statistics.mean(run["wall_seconds"] for run in runs) / 60
         lines.append(
-            f"| {TITLES[row]} | {len(runs)} | {runs[0]['env_steps']:,} | {minutes:.1f} min "
+            f"| {titles[row]} | {len(runs)} | {runs[0]['env_steps']:,} | {minutes:.1f} min "
             f"| {statistics.mean(val):.2f}% | {statistics.mean(test):.2f}% | {spread} "
             f"| {min(test):.2f}-{max(test):.2f}% |"
         )
@@ -188,9 +243,11 @@ def validation_curve(row: str, run: Path) -> list[tuple[int, float]]:
         return []
     if row in ("ram", "ram_rl"):
         settings = json.loads((run / "config.json").read_text())
-        per_epoch = (
-            settings["episodes_per_epoch"] * gym.make(settings["env_id"]).unwrapped.num_glimpses
-        )
+        glimpses = gym.make(settings["env_id"]).unwrapped.num_glimpses
+        if "games_per_epoch" in settings:  # the RAM playing Catch: its last glimpse ends a game
+            per_epoch = settings["games_per_epoch"] * (glimpses - 1)
+        else:
+            per_epoch = settings["episodes_per_epoch"] * glimpses
         with (run / "metrics.csv").open() as file:
             return [
                 (int(line["epoch"]) * per_epoch, 100 - float(line["val_error"]))
@@ -212,6 +269,8 @@ def train_one(config: Config, folder: Path, row: str, seed: int) -> dict:
     run = folder / f"{row}-seed{seed}"
     if row == "chance":
         found = run_chance(config, seed)
+    elif row == "ram" and is_catch(config.env_id):
+        found = run_ram_catch(config, run, seed)
     elif row in ("ram", "ram_rl"):
         found = run_ram(config, run, "hybrid" if row == "ram" else "rl", seed)
     else:
@@ -235,6 +294,10 @@ def main(config: Config) -> str:
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         raise InvalidSetting(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    if is_catch(config.env_id) and "ram_rl" in rows:
+        raise InvalidSetting(
+            "on Catch the RAM learns from the reward alone already: its row is ram, not ram_rl"
+        )
     if not config.seeds or len(set(config.seeds)) != len(config.seeds):
         raise InvalidSetting(f"--seeds must be one or more different seeds, got {config.seeds}")
     resolve_device(config.device)  # refused here, before the benchmark's folder is made
@@ -266,7 +329,11 @@ def main(config: Config) -> str:
     chance = results.get("chance")
     seeds = ", ".join(map(str, config.seeds))
     accuracy_curves(
-        {TITLES[row]: seed_curves for row, seed_curves in curves.items() if row != "chance"},
+        {
+            row_titles(config.env_id)[row]: seed_curves
+            for row, seed_curves in curves.items()
+            if row != "chance"
+        },
         folder / "accuracy.png",
         title=f"{config.env_id}: validation accuracy, mean over seeds {seeds} (range shaded)",
         chance=None

@@ -77,3 +77,36 @@ def test_an_unknown_device_is_refused_before_any_folder_is_made(tmp_path):
     with pytest.raises(InvalidSetting, match="--device must be one of auto, cpu, cuda, mps"):
         benchmark_agents.main(config)
     assert not (tmp_path / "b").exists()
+
+
+def test_on_catch_the_rows_are_catch_agents_and_the_table_gives_catch_rates(tmp_path):
+    config = benchmark_agents.Config(
+        env_id="GlimpseCatch-v0",
+        steps=23 * 512,
+        rows="chance,ram",
+        evaluations=1,
+        runs_dir=str(tmp_path),
+        name="c",
+        threads=1,
+    )
+    text = benchmark_agents.main(config)
+    assert "| val catch rate | test catch rate |" in text and "one paddle move" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]  # below the header
+    assert [row.split(" | ")[0][2:] for row in rows] == [
+        benchmark_agents.CATCH_TITLES["chance"],
+        benchmark_agents.CATCH_TITLES["ram"],
+    ]
+    # The RAM row is train_catch.py's run, sized to the budget (23 steps a game).
+    ram = json.loads((tmp_path / "c" / "ram-seed1" / "results.json").read_text())
+    assert ram["training_games"] == 512
+    assert rows[1].split(" | ")[5] == f"{ram['test_catch_rate_greedy']:.2f}%"
+    curve = benchmark_agents.validation_curve("ram", tmp_path / "c" / "ram-seed1")
+    assert curve == [(23 * 512, pytest.approx(ram["best_val_catch_rate"]))]
+
+
+def test_on_catch_the_pure_rl_ram_row_is_refused(tmp_path):
+    config = benchmark_agents.Config(
+        env_id="GlimpseCatch-v0", rows="ram_rl", runs_dir=str(tmp_path)
+    )
+    with pytest.raises(InvalidSetting, match="on Catch the RAM learns from the reward alone"):
+        benchmark_agents.main(config)
