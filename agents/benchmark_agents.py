@@ -129,6 +129,19 @@ def is_catch(env_id: str) -> bool:
     return env_id in ram_env.CATCH_ENV_IDS
 
 
+def run_settings(config: Config, run: Path, seed: int) -> dict:
+    """The settings every row's trainer gets: its seed, its folder (begun or gone on), where and
+    on how many threads it runs."""
+    return {
+        "seed": seed,
+        "run_name": run.name,
+        "runs_dir": str(run.parent),
+        "resume": run.exists(),  # begin or go on
+        "threads": config.threads,
+        "device": config.device,
+    }
+
+
 def run_ram_catch(config: Config, run: Path, seed: int) -> dict:
     """The RAM playing Catch with train_catch.py (the reward alone, as the paper's Catch agent),
     its epochs sized so that it takes ``config.steps``; the error is the miss rate."""
@@ -140,12 +153,7 @@ def run_ram_catch(config: Config, run: Path, seed: int) -> dict:
             env_id=config.env_id,
             epochs=epochs,
             games_per_epoch=games // epochs,
-            seed=seed,
-            run_name=run.name,
-            runs_dir=str(run.parent),
-            resume=run.exists(),  # begin or go on
-            threads=config.threads,
-            device=config.device,
+            **run_settings(config, run, seed),
         )
     )
     return {
@@ -170,12 +178,7 @@ def run_ram(config: Config, run: Path, mode: str, seed: int) -> dict:
             location_std=0.1,
             reinforce_core_weight=0.0,
             entropy_coef=RL_ENTROPY_COEF if mode == "rl" else 0.0,
-            seed=seed,
-            run_name=run.name,
-            runs_dir=str(run.parent),
-            resume=run.exists(),  # begin or go on
-            threads=config.threads,
-            device=config.device,
+            **run_settings(config, run, seed),
         )
     )
     return {**results, "env_steps": epochs * (episodes // epochs) * num_glimpses}
@@ -188,12 +191,7 @@ def run_sb3(config: Config, run: Path, algo: str, seed: int) -> dict:
             env_id=config.env_id,
             total_steps=config.steps,
             eval_every=config.steps // config.evaluations,
-            seed=seed,
-            run_name=run.name,
-            runs_dir=str(run.parent),
-            resume=run.exists(),  # begin or go on
-            threads=config.threads,
-            device=config.device,
+            **run_settings(config, run, seed),
         )
     )
 
