@@ -333,7 +333,8 @@ def main(config: Config) -> str:
             if row != "chance"
         },
         folder / "accuracy.png",
-        title=f"{config.env_id}: validation accuracy, mean over seeds {seeds} (range shaded)",
+        title=f"{config.env_id}: mean over seeds {seeds} (range shaded)",
+        measure="catch rate" if is_catch(config.env_id) else "accuracy",
         chance=None
         if chance is None
         else statistics.mean(100 - run["test_error_single_trajectory"] for run in chance),

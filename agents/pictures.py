@@ -146,8 +146,9 @@ def accuracy_curves(
     *,
     title: str,
     chance: float | None = None,
+    measure: str = "accuracy",
 ) -> None:
-    """Validation accuracy (%) against env steps as a PNG, one line per agent of ``curves``
+    """Validation accuracy (or another ``measure``, %) against env steps as a PNG, one line per agent of ``curves``
     (label: one list of (steps, accuracy) per run, the runs being seeds of the same settings):
     the mean over its runs at each validation with a point, the runs' range shaded, and
     ``chance`` (an accuracy) as a dashed line."""
@@ -173,7 +174,7 @@ def accuracy_curves(
             chance, color="grey", linestyle="--", linewidth=1, label=f"chance {chance:.1f}%"
         )
     axes.set_xlabel("env steps (one step = one glimpse)")
-    axes.set_ylabel("validation accuracy (%), one episode per image")
+    axes.set_ylabel(f"validation {measure} (%), one episode each")
     axes.set_ylim(0, 100)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7)
