@@ -148,10 +148,10 @@ def accuracy_curves(
     chance: float | None = None,
     measure: str = "accuracy",
 ) -> None:
-    """Validation accuracy (or another ``measure``, %) against env steps as a PNG, one line per agent of ``curves``
-    (label: one list of (steps, accuracy) per run, the runs being seeds of the same settings):
-    the mean over its runs at each validation with a point, the runs' range shaded, and
-    ``chance`` (an accuracy) as a dashed line."""
+    """Validation accuracy (or another ``measure``, in %) against env steps as a PNG, one line
+    per agent of ``curves`` (label: one list of (steps, value) per run, the runs being seeds of
+    the same settings): the mean over its runs at each validation with a point, the runs' range
+    shaded, and ``chance`` as a dashed line."""
     import matplotlib
 
     matplotlib.use("Agg")
