@@ -47,7 +47,7 @@ def test_every_zoo_module_holds_our_settings_for_every_id():
 
 @requires_mnist
 def test_the_zoo_trains_a2c_with_our_settings_and_our_evaluator_reads_its_model(tmp_path):
-    pytest.importorskip("rl_zoo3", reason="rl_zoo3 is not installed (pip install rl_zoo3)")
+    pytest.importorskip("rl_zoo3", reason='rl_zoo3 is not installed (pip install -e ".[zoo]")')
     env_id = "GlimpseMNIST-v0"
     ran = subprocess.run(
         [

@@ -9,7 +9,7 @@ from gymnasium.vector import AutoresetMode
 import ram_env  # noqa: F401  (registers the ids)
 from ram_env.wrappers import wrap_for_sb3
 
-pytest.importorskip("torchrl", reason="TorchRL is not installed (pip install torchrl)")
+pytest.importorskip("torchrl", reason='TorchRL is not installed (pip install -e ".[torchrl]")')
 from torchrl.envs import GymWrapper
 from torchrl.envs.utils import check_env_specs
 
