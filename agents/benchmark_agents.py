@@ -44,7 +44,7 @@ from agents import train_catch, train_reinforce, train_sb3
 from agents.cli import parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
-from agents.jobs import Job, RaySettings, import_ray, run_jobs
+from agents.jobs import Job, RaySettings, run_jobs, start_ray
 from agents.pictures import accuracy_curves
 from ram_env.atomic import write_text_atomically
 from ram_env.evaluation import evaluate_catch, evaluate_policy
@@ -299,8 +299,9 @@ def main(config: Config) -> str:
     if not config.seeds or len(set(config.seeds)) != len(config.seeds):
         raise InvalidSetting(f"--seeds must be one or more different seeds, got {config.seeds}")
     resolve_device(config.device)  # refused here, before the benchmark's folder is made
-    if config.ray:
-        import_ray()  # installed, or refused before anything is written
+    ray = RaySettings(config.ray, config.ray_address, max(1, config.threads))
+    if ray.use_ray:
+        start_ray(ray)  # installed and reachable, or refused before anything is written
     folder = Path(config.runs_dir) / (config.name or f"benchmark-{config.env_id}-{config.steps}")
     folder.mkdir(parents=True, exist_ok=True)
     runs = [(row, seed) for row in rows for seed in config.seeds]
@@ -314,7 +315,7 @@ def main(config: Config) -> str:
 
     run_jobs(
         [Job(f"{row}-seed{seed}", train_one, (config, folder, row, seed)) for row, seed in todo],
-        RaySettings(config.ray, config.ray_address, max(1, config.threads)),
+        ray,
         on_done=write_table,
     )
     results = finished_results(folder, runs)

@@ -51,9 +51,7 @@ def run_jobs(
             if on_done is not None:
                 on_done(job, results[-1])
         return results
-    engine = import_ray()
-    if not engine.is_initialized():
-        engine.init(address=ray.address, include_dashboard=False, log_to_driver=True)
+    engine = start_ray(ray)
     remote = {
         engine.remote(num_cpus=ray.cpus_per_job)(job.function).remote(*job.args): index
         for index, job in enumerate(jobs)
@@ -73,12 +71,21 @@ def run_jobs(
     return results
 
 
-def import_ray():
-    """The ``ray`` module, or InvalidSetting saying how to install it."""
+def start_ray(settings: RaySettings):
+    """The ``ray`` module, connected to the Ray of ``settings`` (started here if local, once per
+    process); InvalidSetting if Ray is not installed or no cluster answers at the address. The
+    trainers call it before they write anything, so that either is refused at once."""
     try:
         import ray
     except ImportError:
         raise InvalidSetting(
             '--ray needs Ray, which is not installed: pip install -e ".[ray]"'
         ) from None
+    if not ray.is_initialized():
+        try:
+            ray.init(address=settings.address, include_dashboard=False, log_to_driver=True)
+        except ConnectionError as error:
+            raise InvalidSetting(
+                f"--ray-address {settings.address}: no Ray cluster answers there ({error})"
+            ) from None
     return ray

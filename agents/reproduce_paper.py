@@ -56,7 +56,7 @@ from agents.checkpoints import check_same_settings
 from agents.cli import parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
-from agents.jobs import Job, RaySettings, import_ray, run_jobs
+from agents.jobs import Job, RaySettings, run_jobs, start_ray
 from agents.paper_tables import (
     CLAIMS,
     FULL_EPISODES_PER_EPOCH,
@@ -290,8 +290,9 @@ def main(config: Config) -> str:
         choices = ", ".join(known)
         raise InvalidSetting(f"table {config.table} has no rows {unknown}; choose from {choices}")
     config = dataclasses.replace(config, rows=",".join(rows))  # as the table.md command says
-    if config.ray:
-        import_ray()  # installed, or refused before anything is written
+    ray = RaySettings(config.ray, config.ray_address, max(1, config.threads))
+    if ray.use_ray:
+        start_ray(ray)  # installed and reachable, or refused before anything is written
     folder = Path(config.runs_dir) / config.table
     todo = []
     for row in rows:
@@ -302,7 +303,7 @@ def main(config: Config) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     run_jobs(
         [Job(f"{config.table}/{settings.run_name}", train_row, (settings,)) for settings in todo],
-        RaySettings(config.ray, config.ray_address, max(1, config.threads)),
+        ray,
         on_done=lambda *_: write_text_atomically(
             folder / "table.md", markdown(config.table, config)
         ),
