@@ -93,13 +93,18 @@ def check_choices(config: Any) -> None:
 
 
 def check_bounds(
-    config: Any, at_least: dict[str, float], above: dict[str, float] | None = None
+    config: Any,
+    at_least: dict[str, float],
+    above: dict[str, float] | None = None,
+    at_most: dict[str, float] | None = None,
 ) -> None:
     """InvalidSetting naming the flag unless each field of ``config`` named in ``at_least`` is at
-    least its bound and each in ``above`` is above its bound (None values are not checked)."""
+    least its bound, each in ``above`` above it and each in ``at_most`` at most it (None
+    values are not checked)."""
     for bounds, relation, fails in (
         (at_least, ">=", float.__lt__),
         (above or {}, ">", float.__le__),
+        (at_most or {}, "<=", float.__gt__),
     ):
         for name, bound in bounds.items():
             value = getattr(config, name)

@@ -5,7 +5,7 @@
     location network l_{t+1} ~ N(tanh(W_loc h_t), std^2)       (std set by the trainer)
     first location   l_1 ~ N(tanh(W_loc 0), std^2)              (if learned: W_loc's bias)
     action network   p(class) = softmax(W_a h_T)
-    baseline         b_t = W_b h_t                             (on a detached h_t)
+    baseline         b_t = W_b h_t                             (on a detached h_t by default)
 
 Gradient paths, as the paper's hybrid training needs them:
 - the location network learns only from REINFORCE; by default it sees ``h_t.detach()``, so
@@ -14,7 +14,10 @@ Gradient paths, as the paper's hybrid training needs them:
   paper's general policy gradient over all parameters (w = 1);
 - sampled locations are detached before they enter the next glimpse, so the classification
   loss cannot reach the location network through them;
-- the baseline sees ``h_t.detach()``: its regression loss does not train the core.
+- the baseline sees ``h_t.detach()``: its regression loss does not train the core. With
+  ``baseline_core_weight`` v > 0 it does, multiplied by v: for tasks with no supervised term
+  (Catch), where predicting the reward is the core's only dense signal (as an actor-critic's
+  shared value loss is); never for the paper's hybrid classification training.
 
 The first glimpse's location is the environment's start, or, with ``learned_first_location``,
 the location policy applied to the zero initial state h_0 (in effect a learned bias plus the
@@ -54,6 +57,10 @@ class RAMConfig:
     """Weight of the location policy's REINFORCE gradient where it enters the core (and from
     there the glimpse network), so they also learn features for where to look; 0: it does not
     enter, the core learns from the class only."""
+    baseline_core_weight: float = 0.0
+    """Weight of the baseline's regression gradient where it enters the core (and from there
+    the glimpse network); 0: the baseline sees a detached state, as the paper's hybrid training
+    needs. For pure RL without a supervised term (Catch) it gives the core a dense signal."""
     random_locations: bool = False
     """No location policy: l_2 .. l_T are uniformly random in [-1, 1]^2 (the paper's "random
     glimpses" row; see ``agents.reinforce.play``). The location network is then unused."""
@@ -77,6 +84,10 @@ class RecurrentAttentionModel(nn.Module):
         if not config.reinforce_core_weight >= 0:
             raise ValueError(
                 f"reinforce_core_weight must be >= 0, got {config.reinforce_core_weight}"
+            )
+        if not config.baseline_core_weight >= 0:
+            raise ValueError(
+                f"baseline_core_weight must be >= 0, got {config.baseline_core_weight}"
             )
         if config.learned_first_location and config.random_locations:
             raise ValueError("random_locations has no location policy to learn a first location")
@@ -127,8 +138,7 @@ class RecurrentAttentionModel(nn.Module):
 
     def location_policy(self, hidden: torch.Tensor) -> Normal:
         """The distribution of the next location; trained by REINFORCE only."""
-        weight = self.config.reinforce_core_weight
-        hidden = hidden.detach() if weight == 0 else _scale_gradient(hidden, weight)
+        hidden = _scale_gradient(hidden, self.config.reinforce_core_weight)
         mean = torch.tanh(self.locator(hidden)).float()  # float32 also under bf16 autocast
         # validate_args=False: the argument checks cost more than the rest of the step.
         return Normal(mean, self.config.location_std, validate_args=False)
@@ -138,12 +148,15 @@ class RecurrentAttentionModel(nn.Module):
         return self.classifier(hidden).float()
 
     def value(self, hidden: torch.Tensor) -> torch.Tensor:
-        """The baseline b_t, from a detached state: it does not train the core."""
-        return self.baseline(hidden.detach()).squeeze(-1).float()
+        """The baseline b_t, from a detached state unless ``baseline_core_weight`` > 0."""
+        hidden = _scale_gradient(hidden, self.config.baseline_core_weight)
+        return self.baseline(hidden).squeeze(-1).float()
 
 
 def _scale_gradient(tensor: torch.Tensor, weight: float) -> torch.Tensor:
     """``tensor`` in the forward pass; its gradient multiplied by ``weight`` in the backward."""
+    if weight == 0:
+        return tensor.detach()
     if weight == 1:
         return tensor
     return tensor * weight + tensor.detach() * (1 - weight)

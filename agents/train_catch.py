@@ -9,7 +9,10 @@ paddle policy, ``--entropy-coef``; 0 is the paper's pure REINFORCE). Each step t
 in the glimpse and its location, then samples two actions from its state: where to look next
 (the Gaussian location policy) and how to move the paddle (a softmax over left, stay, right:
 the RAM's action network with 3 outputs). The reward, 1 if the ball is caught, comes at the
-end; every step's log-probabilities are weighted by ``R - b_t``. Every epoch: ``games_per_epoch``
+end; every step's log-probabilities are weighted by ``R - b_t`` (the paper's REINFORCE with a
+baseline; ours as options: ``--gae-lambda`` below 1 weights them by the baseline's
+temporal-difference errors instead, and ``--baseline-core-weight`` lets the baseline's
+regression train the core, as an actor-critic's value loss does). Every epoch: ``games_per_epoch``
 training games, then the catch rate on the 5,000 fixed validation games; the best model is
 kept and its catch rate on the 10,000 fixed test games is reported (greedy actions: the mean
 location and the most likely paddle move).
@@ -82,6 +85,15 @@ class Config:
     entropy_coef: float = 0.01
     """Weight of an entropy bonus on the paddle policy (0: pure REINFORCE); it keeps the policy
     from settling on one move before it has learned to see the ball."""
+    gae_lambda: float = 1.0
+    """lambda of the advantages (generalised advantage estimation, gamma = 1): 1 is R - b_t,
+    the paper's REINFORCE with a baseline; below 1 the baseline's temporal-difference errors,
+    less noisy where later moves decide the game, and the baseline is regressed to the
+    lambda-return instead of R."""
+    baseline_core_weight: float = 0.0
+    """Weight of the baseline's regression gradient in the core (0: the baseline sees a
+    detached state, the paper's); above 0 the core also learns to predict the outcome, a dense
+    signal where the reward alone comes once a game."""
     core: Literal["lstm", "rnn"] = "lstm"
     """Core network: "lstm" (the paper's for Catch) or "rnn"."""
     hidden_size: int = 256
@@ -120,7 +132,10 @@ def main(config: Config) -> dict:
             "threads": 0,
             "max_grad_norm": 0,
             "entropy_coef": 0,
+            "gae_lambda": 0,
+            "baseline_core_weight": 0,
         },
+        at_most={"gae_lambda": 1},
         above={"learning_rate": 0, "final_learning_rate": 0, "location_std": 0},
     )
     if config.threads:
@@ -139,6 +154,7 @@ def main(config: Config) -> dict:
         core=config.core,
         location_std=config.location_std,
         reinforce_core_weight=1.0,  # pure REINFORCE: the locations' gradient trains the core too
+        baseline_core_weight=config.baseline_core_weight,
     )
     glimpse_shape = probe.observation_space["glimpse"].shape
     model = RecurrentAttentionModel(glimpse_shape, PADDLE_MOVES, ram_config).to(device)
@@ -166,11 +182,14 @@ def main(config: Config) -> dict:
             progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
             for batch in progress:
                 log_probs, entropies, baselines, rewards = play(envs, model, greedy=False)
-                # REINFORCE with the baseline: every step's actions weighted by R - b_t; the
-                # baseline regressed to R; the paddle policy's entropy kept up.
-                advantages = (rewards[:, None] - baselines).detach()
+                # REINFORCE with the baseline: every step's actions weighted by its advantage
+                # (R - b_t at lambda 1); the baseline regressed to the return; the paddle
+                # policy's entropy kept up.
+                advantages, returns = advantages_and_returns(
+                    baselines.detach(), rewards, config.gae_lambda
+                )
                 loss = -(advantages * log_probs).sum(1).mean()
-                loss = loss + ((baselines - rewards[:, None]) ** 2).mean()
+                loss = loss + ((baselines - returns) ** 2).mean()
                 loss = loss - config.entropy_coef * entropies.sum(1).mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -243,6 +262,26 @@ def play(envs, model: RecurrentAttentionModel, greedy: bool):
         )
     stacked = (torch.stack(steps, 1) for steps in (log_probs, entropies, baselines))
     return (*stacked, rewards.float())
+
+
+def advantages_and_returns(
+    baselines: torch.Tensor, rewards: torch.Tensor, gae_lambda: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T) advantages of each step's actions and (B, T) lambda-returns the baseline is
+    regressed to, from (B, T) baselines and (B,) final rewards (gamma = 1, no other reward).
+
+    The temporal-difference error of step t is b_{t+1} - b_t, and R - b_{T-1} at the last
+    step; the advantage sums them with weights lambda^k (generalised advantage estimation).
+    At lambda 1 that is R - b_t, and the return is R.
+    """
+    following = torch.cat([baselines[:, 1:], rewards[:, None]], dim=1)
+    errors = following - baselines
+    advantages = torch.empty_like(baselines)
+    running = torch.zeros_like(rewards)
+    for t in range(baselines.shape[1] - 1, -1, -1):
+        running = errors[:, t] + gae_lambda * running
+        advantages[:, t] = running
+    return advantages, advantages + baselines
 
 
 class GreedyPolicy:

@@ -112,6 +112,9 @@ def test_bounds_are_checked_with_the_flag_named():
         check_bounds(Settings(epochs=0), at_least={"epochs": 1})
     with pytest.raises(InvalidSetting, match=r"^--rate must be > 0, got 0.0$"):
         check_bounds(Settings(rate=0.0), at_least={}, above={"rate": 0})
+    check_bounds(Settings(rate=1.0), at_least={}, at_most={"rate": 1})
+    with pytest.raises(InvalidSetting, match=r"^--rate must be <= 1, got 1.5$"):
+        check_bounds(Settings(rate=1.5), at_least={}, at_most={"rate": 1})
     check_bounds(Settings(limit=None), at_least={"limit": 1})  # None is not checked
 
 

@@ -124,6 +124,37 @@ def test_reinforce_core_weight_scales_the_policy_gradient_into_the_core():
         RecurrentAttentionModel((2, 4, 4), 3, RAMConfig(reinforce_core_weight=-1.0))
 
 
+def test_baseline_core_weight_lets_the_baseline_regression_train_the_core():
+    """0 (the default, the paper's hybrid training): the baseline's loss trains the baseline
+    only. v > 0: it also reaches the core and glimpse networks, v times the full gradient."""
+
+    def baseline_gradients(weight: float) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        config = RAMConfig(**{**TINY.__dict__, "baseline_core_weight": weight})
+        model = RecurrentAttentionModel((2, 4, 4), 3, config)
+        torch.manual_seed(1)
+        losses(play(tiny_envs(), model, sample_labels=False))["baseline"].backward()
+        return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+
+    detached, full, scaled = (baseline_gradients(w) for w in (0.0, 1.0, 0.5))
+    assert set(detached) == {"baseline.weight", "baseline.bias"}
+    assert {n.split(".")[0] for n in full} == {
+        "glimpse_in",
+        "location_in",
+        "combine",
+        "core",
+        "baseline",
+    }
+    for name, gradient in full.items():
+        assert gradient.abs().sum() > 0, name
+        expected = gradient if name.startswith("baseline") else 0.5 * gradient
+        torch.testing.assert_close(scaled[name], expected)
+        if name.startswith("baseline"):
+            torch.testing.assert_close(detached[name], gradient)
+    with pytest.raises(ValueError, match="baseline_core_weight must be >= 0, got -1"):
+        RecurrentAttentionModel((2, 4, 4), 3, RAMConfig(baseline_core_weight=-1.0))
+
+
 def test_pure_rl_trains_the_classifier_from_the_reward_only():
     torch.manual_seed(0)
     model = RecurrentAttentionModel((2, 4, 4), 3, TINY)

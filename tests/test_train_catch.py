@@ -65,11 +65,28 @@ def test_play_returns_one_log_probability_and_baseline_per_step():
             assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
+def test_advantages_are_r_minus_b_at_lambda_1_and_td_errors_at_lambda_0():
+    baselines = torch.tensor([[0.2, 0.5, 0.4], [0.1, 0.1, 0.9]])
+    rewards = torch.tensor([1.0, 0.0])
+    advantages, returns = train_catch.advantages_and_returns(baselines, rewards, 1.0)
+    torch.testing.assert_close(advantages, rewards[:, None] - baselines)
+    torch.testing.assert_close(returns, rewards[:, None].expand(2, 3))
+    # lambda 0: one-step errors b_{t+1} - b_t, then R - b_{T-1}; the return is b_{t+1} (or R).
+    advantages, returns = train_catch.advantages_and_returns(baselines, rewards, 0.0)
+    torch.testing.assert_close(advantages, torch.tensor([[0.3, -0.1, 0.6], [0.0, 0.8, -0.9]]))
+    torch.testing.assert_close(returns, torch.tensor([[0.5, 0.4, 1.0], [0.1, 0.9, 0.0]]))
+    # lambda 0.5: A_t = delta_t + 0.5 A_{t+1}.
+    advantages, _ = train_catch.advantages_and_returns(baselines, rewards, 0.5)
+    torch.testing.assert_close(advantages[0], torch.tensor([0.3 - 0.05 + 0.15, -0.1 + 0.3, 0.6]))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         (["--location-std", "0"], "--location-std must be > 0"),
+        (["--gae-lambda", "1.5"], "--gae-lambda must be <= 1, got 1.5"),
+        (["--baseline-core-weight", "-1"], "--baseline-core-weight must be >= 0, got -1.0"),
         (["--core", "gru"], "invalid choice 'gru' for argument '--core'"),
         (["--env-id", "GlimpseMNIST-v0"], "--env-id must be one of GlimpseCatch-v0"),
         (["--env-id", "Nope-v0"], "--env-id 'Nope-v0': Environment `Nope` doesn't exist"),
