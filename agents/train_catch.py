@@ -178,7 +178,7 @@ def main(config: Config) -> dict:
                 device,
             )
             envs.reset(seed=config.seed * 100_003 + epoch)
-            caught = 0.0
+            caught = last_step_error = 0.0
             progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
             for batch in progress:
                 log_probs, entropies, baselines, rewards = play(envs, model, greedy=False)
@@ -198,12 +198,16 @@ def main(config: Config) -> dict:
                 optimizer.step()
                 schedule.step()
                 caught += rewards.mean().item()
+                last_step_error += ((baselines[:, -1] - rewards) ** 2).mean().item()
                 progress.set_postfix(catch_rate=f"{caught / (batch + 1):.3f}")
             envs.close()
             val = catch_rate(model, config.env_id, "val", config.eval_envs)
             row = {
                 "epoch": epoch,
                 "train_catch_rate": 100 * caught / batches_per_epoch,
+                # How well the baseline predicts the outcome before the last move: the
+                # variance of the reward p(1 - p) is what a baseline that sees nothing gets.
+                "train_last_baseline_mse": last_step_error / batches_per_epoch,
                 "val_catch_rate": val,
                 "val_error": 100 - val,  # what finish_epoch keeps the lowest of
                 "learning_rate": schedule.get_last_lr()[0],

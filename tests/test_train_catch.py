@@ -36,6 +36,9 @@ def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministi
     assert again == results["test_catch_rate_greedy"]  # greedy play is deterministic
     assert json.loads((run / "results.json").read_text())["test_catch_rate_greedy"] == again
     assert (run / "games.gif").stat().st_size > 0
+    header, row = (run / "metrics.csv").read_text().splitlines()[:2]
+    metrics = dict(zip(header.split(","), map(float, row.split(",")), strict=True))
+    assert 0 <= metrics["train_last_baseline_mse"] <= 1  # a squared error of a 0/1 reward
     # A second run of the same settings ends the same: the run is a function of its seed.
     other = train(tmp_path / "other", "--epochs", "1")
     assert other["test_catch_rate_greedy"] == results["test_catch_rate_greedy"]
