@@ -44,7 +44,8 @@ def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministi
     assert other["test_catch_rate_greedy"] == results["test_catch_rate_greedy"]
 
 
-def test_play_returns_one_log_probability_and_baseline_per_step():
+@pytest.mark.parametrize("reinforce_core_weight", [0.0, 1.0])
+def test_play_returns_one_log_probability_and_baseline_per_step(reinforce_core_weight):
     import gymnasium as gym
     from gymnasium.vector import AutoresetMode
 
@@ -54,13 +55,14 @@ def test_play_returns_one_log_probability_and_baseline_per_step():
         gym.make_vec("GlimpseCatch-v0", num_envs=8, autoreset_mode=AutoresetMode.DISABLED)
     )
     envs.reset(seed=0)
-    config = RAMConfig(core="lstm", reinforce_core_weight=1.0)
+    config = RAMConfig(core="lstm", reinforce_core_weight=reinforce_core_weight)
     model = RecurrentAttentionModel((3, 6, 6), 3, config)
     log_probs, entropies, baselines, rewards = train_catch.play(envs, model, greedy=False)
     assert log_probs.shape == entropies.shape == baselines.shape == (8, 23)  # 24 glimpses
     assert set(np.unique(rewards.numpy())) <= {0.0, 1.0}
     assert log_probs.requires_grad and torch.isfinite(log_probs).all()
-    # Every parameter of the policy gets a REINFORCE gradient (pure RL: no supervised term).
+    # Every parameter of the policy gets a REINFORCE gradient (pure RL: no supervised term),
+    # the core's from the paddle's moves even where the locations' gradient stays out of it.
     (-(log_probs.sum())).backward()
     unused = {"baseline.weight", "baseline.bias"}
     for name, parameter in model.named_parameters():
