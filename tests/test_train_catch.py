@@ -80,9 +80,11 @@ def test_advantages_are_r_minus_b_at_lambda_1_and_td_errors_at_lambda_0():
     advantages, returns = train_catch.advantages_and_returns(baselines, rewards, 0.0)
     torch.testing.assert_close(advantages, torch.tensor([[0.3, -0.1, 0.6], [0.0, 0.8, -0.9]]))
     torch.testing.assert_close(returns, torch.tensor([[0.5, 0.4, 1.0], [0.1, 0.9, 0.0]]))
-    # lambda 0.5: A_t = delta_t + 0.5 A_{t+1}.
+    # lambda 0.5: A_t = delta_t + 0.5 A_{t+1}, from the last step back.
     advantages, _ = train_catch.advantages_and_returns(baselines, rewards, 0.5)
-    torch.testing.assert_close(advantages[0], torch.tensor([0.3 - 0.05 + 0.15, -0.1 + 0.3, 0.6]))
+    a2 = 0.6
+    a1 = -0.1 + 0.5 * a2
+    torch.testing.assert_close(advantages[0], torch.tensor([0.3 + 0.5 * a1, a1, a2]))
 
 
 @pytest.mark.parametrize(
