@@ -193,9 +193,8 @@ def main(config: Config) -> dict:
                 # REINFORCE with the baseline: every step's actions weighted by its advantage
                 # (R - b_t at lambda 1); the baseline regressed to the return; the paddle
                 # policy's entropy kept up.
-                advantages, returns = advantages_and_returns(
-                    baselines.detach(), rewards, config.gae_lambda
-                )
+                values = baselines.detach()
+                advantages, returns = advantages_and_returns(values, rewards, config.gae_lambda)
                 loss = -(advantages * log_probs).sum(1).mean()
                 loss = loss + ((baselines - returns) ** 2).mean()
                 loss = loss - config.entropy_coef * entropies.sum(1).mean()
@@ -206,7 +205,7 @@ def main(config: Config) -> dict:
                 optimizer.step()
                 schedule.step()
                 caught += rewards.mean().item()
-                last_step_error += ((baselines[:, -1] - rewards) ** 2).mean().item()
+                last_step_error += ((values[:, -1] - rewards) ** 2).mean().item()
                 progress.set_postfix(catch_rate=f"{caught / (batch + 1):.3f}")
             envs.close()
             val = catch_rate(model, config.env_id, "val", config.eval_envs)

@@ -94,6 +94,7 @@ def test_advantages_are_r_minus_b_at_lambda_1_and_td_errors_at_lambda_0():
         (["--location-std", "0"], "--location-std must be > 0"),
         (["--gae-lambda", "1.5"], "--gae-lambda must be <= 1, got 1.5"),
         (["--baseline-core-weight", "-1"], "--baseline-core-weight must be >= 0, got -1.0"),
+        (["--reinforce-core-weight", "-1"], "--reinforce-core-weight must be >= 0, got -1.0"),
         (["--core", "gru"], "invalid choice 'gru' for argument '--core'"),
         (["--env-id", "GlimpseMNIST-v0"], "--env-id must be one of GlimpseCatch-v0"),
         (["--env-id", "Nope-v0"], "--env-id 'Nope-v0': Environment `Nope` doesn't exist"),
