@@ -1,4 +1,4 @@
-"""Error rates of a trained RAM checkpoint on a fixed split.
+"""Error rates of a trained RAM checkpoint on a fixed split (the catch rate for Catch).
 
     python examples/evaluate.py runs/<run>/best.pt [--split test] [--mc-samples 10]
 
@@ -6,7 +6,9 @@ Prints the single-trajectory error (the number comparable with the paper), and, 
 error of the mean-location policy and of class probabilities averaged over several trajectories.
 ``--where`` adds, per glimpse, how often the glimpse is centred on the digit, its mean offset from
 the digit's centre and its median distance to it, in pixels (a diagnostic of the location policy):
-in the JSON report on stdout, and as a table for a person on stderr.
+in the JSON report on stdout, and as a table for a person on stderr. A checkpoint of
+``train_catch.py`` reports its catch rate on the split's games, played greedily as Catch's
+protocol plays them (the number train_catch reports).
 """
 
 import json
@@ -19,10 +21,13 @@ import numpy as np
 import torch
 import tyro
 
+import ram_env
 from agents.checkpoints import load_model
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
-from agents.evaluation import GlimpsePlacement, error_rates, glimpse_placement
+from agents.errors import InvalidSetting
+from agents.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
+from agents.ram import RecurrentAttentionModel
 
 
 @dataclass
@@ -52,6 +57,8 @@ def main(config: Config) -> dict:
     if config.threads:
         torch.set_num_threads(config.threads)
     model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
+    if env_id in ram_env.CATCH_ENV_IDS:
+        return catch_report(model, env_id, config, env_kwargs)
     errors = error_rates(
         model,
         env_id,
@@ -82,6 +89,23 @@ def main(config: Config) -> dict:
                 "median_distance_to_digit_centre_px": rounded(placement.median_distance, 2),
             }
             print(placement_table(placement, policy), file=sys.stderr)
+    print(json.dumps(report, indent=2))
+    return report
+
+
+def catch_report(
+    model: RecurrentAttentionModel, env_id: str, config: Config, env_kwargs: dict
+) -> dict:
+    """The catch rate of a Catch checkpoint on ``config.split``, printed as JSON; InvalidSetting
+    for the options that only the image tasks have."""
+    if config.mc_samples or config.where:
+        raise InvalidSetting(
+            "--mc-samples and --where are for the image tasks; "
+            f"{config.checkpoint} plays {env_id} (its report is the catch rate)"
+        )
+    rate = catch_rate(model, env_id, config.split, config.num_envs, **env_kwargs)
+    # Percent of 5,000 or 10,000 games: exact to two decimals.
+    report = {"env_id": env_id, "split": config.split, "catch_rate_greedy": round(rate, 2)}
     print(json.dumps(report, indent=2))
     return report
 

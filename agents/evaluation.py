@@ -1,4 +1,5 @@
-"""Error rates of a RAM on a fixed split: one pass over its canvases, as the test protocol says."""
+"""How well a RAM does on a fixed split, one pass over its canvases or games as the test protocol
+says: error rates on the image tasks, the catch rate on Catch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tqdm import tqdm
 from agents.ram import RecurrentAttentionModel
 from agents.reinforce import location_generator, play
 from agents.torch_observations import TorchObservations
+from ram_env.evaluation import evaluate_catch
 
 
 def make_envs(
@@ -166,3 +168,35 @@ def glimpse_placement(
 
 def _error(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(100.0 * np.mean(probabilities.argmax(1) != labels))
+
+
+class GreedyCatchPlayer:
+    """A RAM trained on Catch as a ``ram_env.evaluation`` policy: the mean location and the most
+    likely paddle move (Catch's test protocol), its LSTM state carried from step to step."""
+
+    def __init__(self, model: RecurrentAttentionModel):
+        self.model, self.state = model, None
+
+    @torch.no_grad()
+    def __call__(self, observations: dict, episode_start: np.ndarray) -> dict:
+        device = self.model.device
+        if episode_start.all():
+            self.state = self.model.initial_state(len(episode_start))
+        glimpse = torch.from_numpy(observations["glimpse"]).to(device)
+        location = torch.from_numpy(observations["location"]).to(device)
+        self.state, hidden = self.model.step(glimpse, location, self.state)
+        where = self.model.location_policy(hidden).mean
+        move = self.model.classify(hidden).argmax(1)
+        return {"location": where.cpu().numpy(), "paddle": move.cpu().numpy()}
+
+
+def catch_rate(
+    model: RecurrentAttentionModel,
+    env_id: str,
+    split: str,
+    num_envs: int = 1000,
+    **env_kwargs,
+) -> float:
+    """Percent of the fixed ``split``'s games the model catches, with greedy actions."""
+    player = GreedyCatchPlayer(model)
+    return evaluate_catch(player, env_id, split, num_envs=num_envs, **env_kwargs).catch_rate

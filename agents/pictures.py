@@ -7,11 +7,12 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 from PIL import Image
 
-from agents.evaluation import make_envs
+from agents.evaluation import GreedyCatchPlayer, make_envs
 from agents.ram import RecurrentAttentionModel
 from agents.reinforce import location_generator, play
 from ram_env.atomic import atomic_write
@@ -68,6 +69,52 @@ def _episode_frames(
             )
         finally:
             envs.close()
+    return frames
+
+
+def catch_gif(
+    model: RecurrentAttentionModel,
+    env_id: str,
+    path: Path,
+    *,
+    episodes: int = 4,
+    indices: Sequence[int] | None = None,
+    **env_kwargs,
+) -> None:
+    """A GIF of the first ``episodes`` test games (or those at ``indices`` in the test set) side
+    by side, played greedily as Catch's protocol plays them, drawn by the env's rgb_array
+    renderer (screen, retina's patches, earlier fixations, the outcome at the end)."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if indices is not None and len(indices) == 0:
+        raise ValueError("indices must name at least one test game")
+    indices = range(episodes) if indices is None else indices
+    games = [_game_frames(model, env_id, int(index), **env_kwargs) for index in indices]
+    frames = [_side_by_side(list(step)) for step in zip(*games, strict=True)]
+    save_gif(frames, path, milliseconds_per_frame=300)
+
+
+def _game_frames(
+    model: RecurrentAttentionModel, env_id: str, index: int, **env_kwargs
+) -> list[np.ndarray]:
+    """The rgb_array frames of test game ``index``, played greedily: after the reset and after
+    every move (every game lasts as many steps, so games' frames line up)."""
+    env = gym.make(env_id, split="test", render_mode="rgb_array", **env_kwargs)
+    player = GreedyCatchPlayer(model)
+    try:
+        observation, _ = env.reset(options={"index": index})
+        frames, start, done = [env.render()], np.ones(1, bool), False
+        while not done:
+            batched = {key: value[None] for key, value in observation.items()}
+            action = player(batched, start)
+            start = np.zeros(1, bool)
+            observation, _, terminated, truncated, _ = env.step(
+                {"location": action["location"][0], "paddle": int(action["paddle"][0])}
+            )
+            frames.append(env.render())
+            done = terminated or truncated
+    finally:
+        env.close()
     return frames
 
 

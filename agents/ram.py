@@ -70,6 +70,11 @@ class RAMConfig:
     identity_init: bool = False
     """Initialise the ReLU RNN core's recurrent weights to the identity (and their bias to 0),
     which keeps h_t from vanishing or exploding early on (Le et al. 2015); RNN core only."""
+    glimpse_gains: tuple[float, ...] | None = None
+    """Multipliers of the glimpse's scales (one per patch, finest first) before the glimpse
+    network; None: the patches as the sensor gives them, means of the pooled pixels. Catch's
+    one-pixel ball is 1/16 bright in the 24-pixel patch; gains (1, 4, 16) make the patches
+    sums, the ball as bright in every patch."""
 
 
 class RecurrentAttentionModel(nn.Module):
@@ -93,6 +98,14 @@ class RecurrentAttentionModel(nn.Module):
             raise ValueError("random_locations has no location policy to learn a first location")
         if config.identity_init and config.core != "rnn":
             raise ValueError(f"identity_init is for the 'rnn' core, got core {config.core!r}")
+        gains = config.glimpse_gains
+        if gains is not None and (
+            len(gains) != glimpse_shape[0] or not all(0 < gain < float("inf") for gain in gains)
+        ):
+            raise ValueError(
+                f"glimpse_gains must be {glimpse_shape[0]} positive numbers, one per patch, "
+                f"got {gains!r}"
+            )
         self.config = config
         self.glimpse_shape = tuple(glimpse_shape)
         self.num_classes = num_classes
@@ -113,6 +126,9 @@ class RecurrentAttentionModel(nn.Module):
         if config.identity_init:
             nn.init.eye_(self.core.weight_hh)
             nn.init.zeros_(self.core.bias_hh)
+        # Not saved with the weights: the config rebuilds it.
+        gains = torch.ones(glimpse_shape[0]) if gains is None else torch.tensor(gains)
+        self.register_buffer("glimpse_gains", gains.float().view(-1, 1, 1), persistent=False)
 
     def initial_state(self, batch: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         zeros = self.initial_hidden(batch)
@@ -129,6 +145,8 @@ class RecurrentAttentionModel(nn.Module):
 
     def step(self, glimpse: torch.Tensor, location: torch.Tensor, state):
         """Take in one glimpse and where it was taken; returns (new state, h_t)."""
+        if self.config.glimpse_gains is not None:
+            glimpse = glimpse * self.glimpse_gains
         h_g = torch.relu(self.glimpse_in(glimpse.flatten(1)))
         h_l = torch.relu(self.location_in(location.detach()))
         g = torch.relu(self.combine(torch.cat([h_g, h_l], dim=1)))

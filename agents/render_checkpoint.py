@@ -1,7 +1,10 @@
-"""A GIF of a trained RAM's glimpse trajectories on test images.
+"""A GIF of a trained RAM's glimpse trajectories on test images, or of its games of Catch.
 
 python examples/render_glimpses.py runs/<run>/best.pt [--out glimpses.gif] [--episodes 6]
 python examples/render_glimpses.py runs/<run>/best.pt --indices 7 42 1234   # these test images
+
+A checkpoint of ``train_catch.py`` draws test games instead, played greedily (Catch's protocol;
+``--seed`` does not apply), ``--indices`` naming them by index in the test set.
 """
 
 from dataclasses import dataclass
@@ -10,11 +13,13 @@ from pathlib import Path
 import gymnasium as gym
 import tyro
 
+import ram_env
 from agents.checkpoints import load_model
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
-from agents.pictures import glimpse_gif
+from agents.pictures import catch_gif, glimpse_gif
+from ram_env.catch import GlimpseCatchEnv
 
 
 @dataclass
@@ -26,9 +31,9 @@ class Config:
     out: Path = Path("glimpses.gif")
     """Where the GIF goes."""
     episodes: int = 6
-    """Test images, side by side (the first of the test split)."""
+    """Test images (or games), side by side (the first of the test split)."""
     indices: tuple[int, ...] | None = None
-    """Which test images to draw instead, by index in the test split (0 to 9,999)."""
+    """Which test images (or games) to draw instead, by index in the test split (0 to 9,999)."""
     seed: int = 0
     """Seeds the sampled trajectories."""
     device: Device = "auto"
@@ -40,25 +45,22 @@ def main(config: Config) -> None:
     model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
     if config.indices is not None:
         check_indices(config.indices, gym.make(env_id, split="test", **env_kwargs).unwrapped)
-    glimpse_gif(
-        model,
-        env_id,
-        config.out,
-        episodes=config.episodes,
-        indices=config.indices,
-        seed=config.seed,
-        **env_kwargs,
-    )
+    common = dict(episodes=config.episodes, indices=config.indices, **env_kwargs)
+    if env_id in ram_env.CATCH_ENV_IDS:  # greedy play: nothing to seed
+        catch_gif(model, env_id, config.out, **common)
+    else:
+        glimpse_gif(model, env_id, config.out, seed=config.seed, **common)
     print(f"wrote {config.out}")
 
 
 def check_indices(indices: tuple[int, ...], env) -> None:
-    """InvalidSetting naming --indices unless each is the index of one of ``env``'s images."""
-    count = env.num_canvases
+    """InvalidSetting naming --indices unless each is the index of one of ``env``'s images
+    (or games)."""
+    count = env.num_games if isinstance(env, GlimpseCatchEnv) else env.num_canvases
     bad = [index for index in indices if not 0 <= index < count]
     if not indices or bad:
         raise InvalidSetting(
-            f"--indices must be test images' indices, 0 to {count - 1}, got {list(indices)}"
+            f"--indices must be indices in the test split, 0 to {count - 1}, got {list(indices)}"
         )
 
 

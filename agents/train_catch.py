@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Literal
 
 import gymnasium as gym
-import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode
 from torch.distributions import Categorical
@@ -52,13 +51,14 @@ from agents.cli import (
     run_entry_point,
 )
 from agents.devices import Device, resolve_device
-from agents.pictures import save_gif
+from agents.evaluation import catch_rate
+from agents.pictures import catch_gif
 from agents.ram import RAMConfig, RecurrentAttentionModel
 from agents.schedules import linear_learning_rate
 from agents.torch_observations import TorchObservations
 from ram_env.atomic import write_text_atomically
 from ram_env.catch import GlimpseCatchEnv
-from ram_env.evaluation import evaluate_catch
+from ram_env.sensor import GlimpseSensor
 
 PADDLE_MOVES = 3
 
@@ -101,6 +101,11 @@ class Config:
     """Weight of the baseline's regression gradient in the core (0: the baseline sees a
     detached state, the paper's); above 0 the core also learns to predict the outcome, a dense
     signal where the reward alone comes once a game."""
+    glimpse_sums: bool = False
+    """Each patch of the glimpse multiplied by the number of screen pixels behind each of its
+    values (1, 4, 16 for the env's 6 / 12 / 24-pixel patches): sums instead of means, so that
+    the one-pixel ball is as bright in every patch (1/16 in the widest otherwise). Ours; the
+    paper does not say how the glimpse is scaled."""
     core: Literal["lstm", "rnn"] = "lstm"
     """Core network: "lstm" (the paper's for Catch) or "rnn"."""
     hidden_size: int = 256
@@ -163,6 +168,7 @@ def main(config: Config) -> dict:
         location_std=config.location_std,
         reinforce_core_weight=config.reinforce_core_weight,
         baseline_core_weight=config.baseline_core_weight,
+        glimpse_gains=pixels_per_value(probe.sensor) if config.glimpse_sums else None,
     )
     glimpse_shape = probe.observation_space["glimpse"].shape
     model = RecurrentAttentionModel(glimpse_shape, PADDLE_MOVES, ram_config).to(device)
@@ -246,10 +252,15 @@ def main(config: Config) -> dict:
     }
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     if config.gif_games:
-        game_gif(model, config.env_id, run_dir / "games.gif", config.gif_games)
+        catch_gif(model, config.env_id, run_dir / "games.gif", episodes=config.gif_games)
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
+
+
+def pixels_per_value(sensor: GlimpseSensor) -> tuple[float, ...]:
+    """How many screen pixels each value of each patch averages, finest patch first."""
+    return tuple(float(sensor.scale ** (2 * patch)) for patch in range(sensor.num_patches))
 
 
 def play(envs, model: RecurrentAttentionModel, greedy: bool):
@@ -293,46 +304,6 @@ def advantages_and_returns(
         running = errors[:, t] + gae_lambda * running
         advantages[:, t] = running
     return advantages, advantages + baselines
-
-
-class GreedyPolicy:
-    """The trained model as a ``ram_env.evaluation`` policy: the mean location and the most
-    likely paddle move, its LSTM state carried from step to step."""
-
-    def __init__(self, model: RecurrentAttentionModel):
-        self.model, self.state = model, None
-
-    @torch.no_grad()
-    def __call__(self, observations: dict, episode_start: np.ndarray) -> dict:
-        device = self.model.device
-        if episode_start.all():
-            self.state = self.model.initial_state(len(episode_start))
-        glimpse = torch.from_numpy(observations["glimpse"]).to(device)
-        location = torch.from_numpy(observations["location"]).to(device)
-        self.state, hidden = self.model.step(glimpse, location, self.state)
-        where = self.model.location_policy(hidden).mean
-        move = self.model.classify(hidden).argmax(1)
-        return {"location": where.cpu().numpy(), "paddle": move.cpu().numpy()}
-
-
-def catch_rate(model: RecurrentAttentionModel, env_id: str, split: str, num_envs: int) -> float:
-    """Percent of the fixed ``split``'s games the model catches, with greedy actions."""
-    return evaluate_catch(GreedyPolicy(model), env_id, split, num_envs=num_envs).catch_rate
-
-
-def game_gif(model: RecurrentAttentionModel, env_id: str, path: Path, games: int) -> None:
-    """The first ``games`` test games side by side, played greedily, as a GIF."""
-    envs = gym.make_vec(env_id, num_envs=games, split="test", render_mode="rgb_array")
-    policy = GreedyPolicy(model)
-    observations, _ = envs.reset(seed=0)
-    frames = [np.concatenate(envs.render(), axis=1)]
-    start = np.ones(games, bool)
-    for _ in range(envs.unwrapped.num_glimpses - 1):
-        observations, *_ = envs.step(policy(observations, start))
-        start = np.zeros(games, bool)
-        frames.append(np.concatenate(envs.render(), axis=1))
-    envs.close()
-    save_gif(frames, path, milliseconds_per_frame=300)
 
 
 def cli(argv: list[str] | None = None) -> None:

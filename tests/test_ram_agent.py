@@ -268,6 +268,38 @@ def test_identity_init_sets_the_recurrent_weights_to_the_identity():
         RecurrentAttentionModel((2, 4, 4), 3, RAMConfig(**{**config.__dict__, "core": "lstm"}))
 
 
+def test_glimpse_gains_multiply_each_patch_before_the_glimpse_network(tmp_path):
+    torch.manual_seed(0)
+    gains = (1.0, 4.0)
+    scaled = RecurrentAttentionModel(
+        (2, 4, 4), 3, RAMConfig(**{**TINY.__dict__, "glimpse_gains": gains})
+    )
+    plain = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    plain.load_state_dict(scaled.state_dict())  # the gains are not weights: same keys
+    glimpse, location = torch.rand(5, 2, 4, 4), torch.rand(5, 2) * 2 - 1
+    state = plain.initial_state(5)
+    by_hand = glimpse * torch.tensor(gains)[:, None, None]
+    torch.testing.assert_close(
+        scaled.step(glimpse, location, state)[1], plain.step(by_hand, location, state)[1]
+    )
+    assert not torch.allclose(
+        scaled.step(glimpse, location, state)[1], plain.step(glimpse, location, state)[1]
+    )
+    # A checkpoint rebuilds them from its settings.
+    save_atomically(model_state(scaled, "GlimpseCatch-v0", {}), tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")[0]
+    torch.testing.assert_close(
+        loaded.step(glimpse, location, state)[1], scaled.step(glimpse, location, state)[1]
+    )
+    for bad in ((1.0,), (1.0, 0.0), (1.0, float("inf"))):
+        with pytest.raises(
+            ValueError, match="glimpse_gains must be 2 positive numbers, one per patch"
+        ):
+            RecurrentAttentionModel(
+                (2, 4, 4), 3, RAMConfig(**{**TINY.__dict__, "glimpse_gains": bad})
+            )
+
+
 class RecordingEnvs:
     """Passes every call to ``envs`` and keeps the locations the agent sends."""
 

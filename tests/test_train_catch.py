@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from agents import train_catch  # noqa: E402
 from agents.checkpoints import load_model  # noqa: E402
+from agents.evaluation import catch_rate  # noqa: E402
 from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministi
     assert results["training_games"] == 64
     model, env_id, _ = load_model(run / "best.pt")
     assert env_id == "GlimpseCatch-v0" and model.config.core == "lstm"  # the paper's core
-    again = train_catch.catch_rate(model, env_id, "test", 1000)
+    again = catch_rate(model, env_id, "test", 1000)
     assert again == results["test_catch_rate_greedy"]  # greedy play is deterministic
     assert json.loads((run / "results.json").read_text())["test_catch_rate_greedy"] == again
     assert (run / "games.gif").stat().st_size > 0
@@ -119,3 +120,67 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, mes
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_and_render_take_a_catch_checkpoint(tmp_path, capsys):
+    from PIL import Image
+
+    from agents import evaluate_checkpoint, render_checkpoint
+
+    results = train(tmp_path, "--epochs", "1")  # its GIF: test games 0 and 1
+    best = str(tmp_path / "r" / "best.pt")
+
+    def evaluate(*args: str) -> dict:
+        argv = [best, "--device", "cpu", *args]
+        return evaluate_checkpoint.main(
+            evaluate_checkpoint.parse_config(evaluate_checkpoint.Config, argv)
+        )
+
+    def render(out: Path, *args: str) -> Path:
+        argv = [best, "--out", str(out), "--device", "cpu", *args]
+        render_checkpoint.main(render_checkpoint.parse_config(render_checkpoint.Config, argv))
+        return out
+
+    # The catch rate train_catch reported, whatever the number of games played together.
+    report = evaluate("--num-envs", "300")
+    assert report == {
+        "env_id": "GlimpseCatch-v0",
+        "split": "test",
+        "catch_rate_greedy": round(results["test_catch_rate_greedy"], 2),
+    }
+    # The GIF of the first two test games is train_catch's own, byte for byte; --indices picks.
+    first_two = render(tmp_path / "two.gif", "--episodes", "2")
+    assert first_two.read_bytes() == (tmp_path / "r" / "games.gif").read_bytes()
+    assert render(tmp_path / "picked.gif", "--indices", "0", "1").read_bytes() == (
+        first_two.read_bytes()
+    )
+    with Image.open(render(tmp_path / "one.gif", "--indices", "9999")) as one:
+        with Image.open(first_two) as two:
+            assert one.width < two.width
+            assert one.n_frames == two.n_frames == 24  # a frame per glimpse (24 a game)
+    for args, message in (
+        (["--where"], "error: --mc-samples and --where are for the image tasks; "),
+        (["--mc-samples", "5"], "error: --mc-samples and --where are for the image tasks; "),
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            evaluate_checkpoint.cli([best, "--device", "cpu", *args])
+        assert exit_.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].startswith(message)
+    with pytest.raises(SystemExit) as exit_:
+        render_checkpoint.cli([best, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
+    assert exit_.value.code == 2 and not (tmp_path / "no.gif").exists()
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: --indices must be indices in the test split, 0 to 9999, got [10000]"
+    )
+
+
+def test_glimpse_sums_scale_each_patch_by_the_pixels_behind_a_value(tmp_path):
+    import gymnasium as gym
+
+    sensor = gym.make("GlimpseCatch-v0").unwrapped.sensor
+    assert train_catch.pixels_per_value(sensor) == (1.0, 4.0, 16.0)  # 6, 12 and 24-pixel patches
+    train(tmp_path, "--epochs", "1", "--glimpse-sums", "--gif-games", "0")
+    model, _, _ = load_model(tmp_path / "r" / "best.pt")
+    assert model.config.glimpse_gains == (1.0, 4.0, 16.0)
+    train(tmp_path / "plain", "--epochs", "1", "--gif-games", "0")
+    assert load_model(tmp_path / "plain" / "r" / "best.pt")[0].config.glimpse_gains is None

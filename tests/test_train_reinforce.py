@@ -202,7 +202,7 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
     refused = run_script([*render, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1] == (
-        "error: --indices must be test images' indices, 0 to 9999, got [10000]"
+        "error: --indices must be indices in the test split, 0 to 9999, got [10000]"
     )
     assert not (tmp_path / "no.gif").exists()
     bad = run_script([str(ROOT / "examples" / "evaluate.py"), str(tmp_path / "r" / "config.json")])
