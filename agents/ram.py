@@ -7,6 +7,8 @@
     action network   p(class) = softmax(W_a h_T)
     baseline         b_t = W_b h_t                             (on a detached h_t by default)
 
+rho is the glimpse as the sensor gives it, each patch multiplied by ``glimpse_gains`` if set.
+
 Gradient paths, as the paper's hybrid training needs them:
 - the location network learns only from REINFORCE; by default it sees ``h_t.detach()``, so
   REINFORCE does not reach the core through it. With ``reinforce_core_weight`` w > 0 the
