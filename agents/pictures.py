@@ -34,11 +34,7 @@ def glimpse_gif(
     the vector env's rgb_array renderer (current glimpse's patches, earlier fixations, predicted
     and true label at the end). ``seed`` seeds the sampled locations (a model with random
     locations draws them from its own generator): the same seed, the same GIF."""
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if indices is not None and len(indices) == 0:
-        raise ValueError("indices must name at least one test image")
-    indices = range(episodes) if indices is None else indices
+    indices = _chosen(episodes, indices, "test image")
     # One episode per image, each in its own env, so that an image is drawn the same whichever
     # others are beside it; the episodes have the same length, so their frames line up.
     episode_frames = [
@@ -84,11 +80,7 @@ def catch_gif(
     """A GIF of the first ``episodes`` test games (or those at ``indices`` in the test set) side
     by side, played greedily as Catch's protocol plays them, drawn by the env's rgb_array
     renderer (screen, retina's patches, earlier fixations, the outcome at the end)."""
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if indices is not None and len(indices) == 0:
-        raise ValueError("indices must name at least one test game")
-    indices = range(episodes) if indices is None else indices
+    indices = _chosen(episodes, indices, "test game")
     games = [_game_frames(model, env_id, int(index), **env_kwargs) for index in indices]
     frames = [_side_by_side(list(step)) for step in zip(*games, strict=True)]
     save_gif(frames, path, milliseconds_per_frame=300)
@@ -116,6 +108,15 @@ def _game_frames(
     finally:
         env.close()
     return frames
+
+
+def _chosen(episodes: int, indices: Sequence[int] | None, what: str) -> Sequence[int]:
+    """The indices a GIF draws: ``indices``, or the first ``episodes``; ValueError if none."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if indices is not None and len(indices) == 0:
+        raise ValueError(f"indices must name at least one {what}")
+    return range(episodes) if indices is None else indices
 
 
 def save_gif(frames: list[np.ndarray], path: Path, milliseconds_per_frame: int) -> None:
