@@ -19,7 +19,6 @@ from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
 from agents.pictures import catch_gif, glimpse_gif
-from ram_env.catch import GlimpseCatchEnv
 
 
 @dataclass
@@ -43,20 +42,21 @@ class Config:
 def main(config: Config) -> None:
     check_bounds(config, at_least={"episodes": 1})
     model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
+    is_catch = env_id in ram_env.CATCH_ENV_IDS
     if config.indices is not None:
-        check_indices(config.indices, gym.make(env_id, split="test", **env_kwargs).unwrapped)
+        test_split = gym.make(env_id, split="test", **env_kwargs).unwrapped
+        check_indices(config.indices, test_split.num_games if is_catch else test_split.num_canvases)
     common = dict(episodes=config.episodes, indices=config.indices, **env_kwargs)
-    if env_id in ram_env.CATCH_ENV_IDS:  # greedy play: nothing to seed
+    if is_catch:  # greedy play: nothing to seed
         catch_gif(model, env_id, config.out, **common)
     else:
         glimpse_gif(model, env_id, config.out, seed=config.seed, **common)
     print(f"wrote {config.out}")
 
 
-def check_indices(indices: tuple[int, ...], env) -> None:
-    """InvalidSetting naming --indices unless each is the index of one of ``env``'s images
-    (or games)."""
-    count = env.num_games if isinstance(env, GlimpseCatchEnv) else env.num_canvases
+def check_indices(indices: tuple[int, ...], count: int) -> None:
+    """InvalidSetting naming --indices unless each is the index of one of the ``count`` test
+    images (or games)."""
     bad = [index for index in indices if not 0 <= index < count]
     if not indices or bad:
         raise InvalidSetting(

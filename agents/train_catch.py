@@ -60,7 +60,6 @@ from agents.schedules import linear_learning_rate
 from agents.torch_observations import TorchObservations
 from ram_env.atomic import write_text_atomically
 from ram_env.catch import GlimpseCatchEnv
-from ram_env.sensor import GlimpseSensor
 
 PADDLE_MOVES = 3
 
@@ -171,7 +170,7 @@ def main(config: Config) -> dict:
         location_std=config.location_std,
         reinforce_core_weight=config.reinforce_core_weight,
         baseline_core_weight=config.baseline_core_weight,
-        glimpse_gains=pixels_per_value(probe.sensor) if config.glimpse_sums else None,
+        glimpse_gains=probe.sensor.pixels_per_value if config.glimpse_sums else None,
     )
     glimpse_shape = probe.observation_space["glimpse"].shape
     model = RecurrentAttentionModel(glimpse_shape, PADDLE_MOVES, ram_config).to(device)
@@ -259,11 +258,6 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
-
-
-def pixels_per_value(sensor: GlimpseSensor) -> tuple[float, ...]:
-    """How many screen pixels each value of each patch averages, finest patch first."""
-    return tuple(float(sensor.scale ** (2 * patch)) for patch in range(sensor.num_patches))
 
 
 def play(envs, model: RecurrentAttentionModel, greedy: bool):

@@ -110,6 +110,13 @@ class GlimpseSensor:
         self._local = threading.local()
         _keep_large_temporaries_on_the_heap()
 
+    @property
+    def pixels_per_value(self) -> tuple[int, ...]:
+        """How many image pixels each value of each patch averages, finest patch first
+        (1, 4, 16 for three patches at scale 2): multiplying a patch by its count turns its
+        means into sums, so that a one-pixel object is as bright in every patch."""
+        return tuple(self.scale ** (2 * patch) for patch in range(self.num_patches))
+
     def __repr__(self) -> str:
         return (
             f"GlimpseSensor(patch_size={self.patch_size}, num_patches={self.num_patches}, "

@@ -162,3 +162,15 @@ def test_sensor_pickles_after_use():
     before = sensor(images, locations)
     restored = pickle.loads(pickle.dumps(sensor))
     np.testing.assert_array_equal(restored(images, locations), before)
+
+
+@pytest.mark.parametrize("patch_size, num_patches, scale", [(6, 3, 2), (12, 4, 2), (4, 2, 3)])
+def test_pixels_per_value_turns_each_patch_into_sums(patch_size, num_patches, scale):
+    # One bright pixel that every patch covers: multiplied by its count, each patch sums to 1.
+    sensor = GlimpseSensor(patch_size, num_patches, scale)
+    images = np.zeros((1, 40, 40), np.uint8)
+    images[0, 20, 20] = 255
+    glimpse = sensor(images, np.zeros((1, 2)))[0]
+    sums = glimpse.sum(axis=(1, 2)) * np.array(sensor.pixels_per_value)
+    np.testing.assert_allclose(sums, np.ones(num_patches), rtol=1e-6)
+    assert sensor.pixels_per_value[0] == 1
