@@ -6,7 +6,8 @@ The envs reach SB3 through ``agents.sb3_vec_env.make_sb3_vec_env`` with the wrap
 
 Defaults (``ALGORITHMS``), chosen for this task rather than tuned per id:
 - every algorithm: ``gamma = 1`` (the only reward comes at the last of a fixed number of steps,
-  so there is nothing to discount), and a :class:`GlimpseFeatures` extractor;
+  so there is nothing to discount), and a :class:`GlimpseFeatures` extractor (``train_sb3.py``
+  gives it the glimpse as sums on Catch, see its ``--glimpse-sums``);
 - PPO and A2C have no memory: they see the glimpse history (``GlimpseHistory``) and act on the
   grid (``MultiDiscrete``: a categorical label, rather than the argmax of a Gaussian sample);
 - RecurrentPPO has an LSTM: it sees one glimpse at a time (``FlatGlimpses``), grid actions;
@@ -36,15 +37,35 @@ class GlimpseFeatures(BaseFeaturesExtractor):
     combined into 256 features, as in the paper's glimpse network. With one glimpse
     (``FlatGlimpses``) those are the features. With a history (``GlimpseHistory``) the same
     layers read every slot; the slots' features and the one-hot step go through one more layer
-    of ``features_dim`` units.
+    of ``features_dim`` units. ``glimpse_gains`` (one per patch, finest first) multiply each
+    patch of a glimpse before the ``what`` layer, as the RAM's ``RAMConfig.glimpse_gains``
+    (``GlimpseSensor.pixels_per_value``: sums instead of means).
     """
 
-    def __init__(self, observation_space: spaces.Dict, features_dim: int = 256):
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        features_dim: int = 256,
+        glimpse_gains: tuple[float, ...] | None = None,
+    ):
         history = "glimpses" in observation_space.spaces
         num_slots = observation_space["step"].shape[0] if history else 1
         glimpse_size = observation_space["glimpses" if history else "glimpse"].shape[0] // num_slots
         super().__init__(observation_space, features_dim if history else 256)
         self.history, self.num_slots, self.glimpse_size = history, num_slots, glimpse_size
+        gains = torch.ones(1) if glimpse_gains is None else torch.tensor(glimpse_gains)
+        if glimpse_gains is not None and (
+            glimpse_size % len(glimpse_gains)
+            or not bool((gains > 0).all() & gains.isfinite().all())
+        ):
+            raise ValueError(
+                f"glimpse_gains must be positive numbers, one per patch of the {glimpse_size} "
+                f"glimpse values, got {glimpse_gains!r}"
+            )
+        # Each patch's values are contiguous in the flat glimpse. Rebuilt from the kwargs, which
+        # SB3 saves with the model, so not saved with the weights.
+        gains = gains.float().repeat_interleave(glimpse_size // len(gains))
+        self.register_buffer("glimpse_gains", gains, persistent=False)
         self.what = nn.Sequential(nn.Linear(glimpse_size, 128), nn.ReLU())
         self.where = nn.Sequential(nn.Linear(2, 128), nn.ReLU())
         self.combine = nn.Sequential(nn.Linear(256, 256), nn.ReLU())
@@ -52,7 +73,8 @@ class GlimpseFeatures(BaseFeaturesExtractor):
             self.slots = nn.Sequential(nn.Linear(num_slots * (256 + 1), features_dim), nn.ReLU())
 
     def glimpse_features(self, glimpses: torch.Tensor, locations: torch.Tensor) -> torch.Tensor:
-        return self.combine(torch.cat([self.what(glimpses), self.where(locations)], dim=-1))
+        what = self.what(glimpses * self.glimpse_gains)
+        return self.combine(torch.cat([what, self.where(locations)], dim=-1))
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         if not self.history:
@@ -172,15 +194,24 @@ ALGORITHMS: dict[str, Algorithm] = {
 
 
 def make_model(
-    algorithm: Algorithm, venv, seed: int, tensorboard_log: str | None = None, **overrides
+    algorithm: Algorithm,
+    venv,
+    seed: int,
+    tensorboard_log: str | None = None,
+    glimpse_gains: tuple[float, ...] | None = None,
+    **overrides,
 ):
-    """An untrained SB3 model of ``algorithm`` on ``venv``, with the glimpse feature extractor."""
+    """An untrained SB3 model of ``algorithm`` on ``venv``, with the glimpse feature extractor
+    (its ``glimpse_gains``, see :class:`GlimpseFeatures`)."""
     kwargs = {**algorithm.hyperparameters, **overrides}
+    extractor = {} if glimpse_gains is None else {"glimpse_gains": tuple(glimpse_gains)}
     return algorithm.make_class()(
         algorithm.policy,
         venv,
         seed=seed,
-        policy_kwargs=dict(features_extractor_class=GlimpseFeatures),
+        policy_kwargs=dict(
+            features_extractor_class=GlimpseFeatures, features_extractor_kwargs=extractor
+        ),
         tensorboard_log=tensorboard_log,
         verbose=0,
         **kwargs,

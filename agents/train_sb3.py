@@ -28,11 +28,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import gymnasium as gym
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
-import ram_env  # noqa: F401  (registers the ids)
+import ram_env  # registers the ids
 from agents.checkpoints import check_run_folder, check_same_settings, saved_kind, write_csv
 from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
@@ -56,6 +57,11 @@ class Config:
     """Envs stepped together (None: the algorithm's, see agents/sb3_agents.py)."""
     learning_rate: float | None = None
     """Learning rate (None: the algorithm's)."""
+    glimpse_sums: bool | None = None
+    """Each patch of the glimpse multiplied by the pixels behind each of its values in the
+    feature extractor (sums instead of means, as train_catch.py's --glimpse-sums), so that
+    Catch's one-pixel ball is as bright in every patch. None: on for Catch, off for the image
+    tasks (the setting of the recorded benchmark tables)."""
     eval_every: int = 100_000
     """Env steps between evaluations on the validation split."""
     eval_envs: int = 500
@@ -264,7 +270,13 @@ def main(config: Config) -> dict:
     else:
         overrides = {} if config.learning_rate is None else {"learning_rate": config.learning_rate}
         model = make_model(
-            algorithm, venv, config.seed, str(run / "tensorboard"), device=device, **overrides
+            algorithm,
+            venv,
+            config.seed,
+            str(run / "tensorboard"),
+            glimpse_gains=glimpse_gains(config),
+            device=device,
+            **overrides,
         )
         progress = {"steps": 0, "seconds": 0.0, "best_val": math.inf, "rows": []}
     validation = Validation(run, config, config.eval_every, progress)
@@ -304,6 +316,15 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run}")
     return results
+
+
+def glimpse_gains(config: Config) -> tuple[int, ...] | None:
+    """The feature extractor's gains per patch: the sensor's pixels per value where the glimpse
+    is taken as sums (``config.glimpse_sums``, by default on Catch only), else None."""
+    sums = config.glimpse_sums
+    if sums is None:
+        sums = config.env_id in ram_env.CATCH_ENV_IDS
+    return gym.make(config.env_id).unwrapped.sensor.pixels_per_value if sums else None
 
 
 def cli(argv: list[str] | None = None) -> None:

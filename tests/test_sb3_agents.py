@@ -135,6 +135,50 @@ def test_history_features_ignore_the_empty_slots():
     assert not torch.allclose(features(observations), features(noisy))
 
 
+@pytest.mark.parametrize("history", [True, False])
+def test_glimpse_gains_multiply_each_patch_before_the_glimpse_network(history):
+    """Differential: the extractor with gains equals the plain one (same weights) on glimpses
+    whose patches were multiplied beforehand; Catch's three 6 x 6 patches, gains 1 / 4 / 16."""
+    venv = make_sb3_vec_env("GlimpseCatch-v0", 4, actions="grid", history=history)
+    space = venv.observation_space
+    torch.manual_seed(0)
+    gained = GlimpseFeatures(space, glimpse_gains=(1, 4, 16))
+    plain = GlimpseFeatures(space)
+    plain.load_state_dict(gained.state_dict())  # the gains are not saved with the weights
+    observations = {key: torch.rand(4, *box.shape) for key, box in space.spaces.items()}
+    key = "glimpses" if history else "glimpse"
+    multiplied = dict(observations)
+    patches = observations[key].view(4, -1, 3, 36)  # (batch, slots, patch, 6 x 6 values)
+    multiplied[key] = (patches * torch.tensor([1.0, 4.0, 16.0])[:, None]).view(4, -1)
+    torch.testing.assert_close(gained(observations), plain(multiplied))
+    assert not torch.allclose(gained(observations), plain(observations))
+    with pytest.raises(ValueError, match="glimpse_gains must be positive numbers, one per patch"):
+        GlimpseFeatures(space, glimpse_gains=(1, 4, 16, 64, 256))  # 108 values: not 5 patches
+
+
+def test_train_sb3_takes_catch_glimpses_as_sums_by_default(tmp_path):
+    from agents import train_sb3
+
+    def extractor(env_id: str, *flags: str):
+        config = train_sb3.parse_config(
+            train_sb3.Config, ["--env-id", env_id, *flags], description=""
+        )
+        return train_sb3.glimpse_gains(config)
+
+    assert extractor("GlimpseCatch-v0") == (1, 4, 16)
+    assert extractor("GlimpseCatch-v0", "--glimpse-sums", "False") is None
+    assert extractor("GlimpseMNIST-v0") is None  # the recorded tables' means
+    assert extractor("GlimpseMNIST-Cluttered60-v0", "--glimpse-sums", "True") == (1, 4, 16)
+    result = run_script(
+        "--algo", "a2c", "--env-id", "GlimpseCatch-v0", "--total-steps", "1000",
+        "--eval-every", "1000", "--eval-envs", "1000", "--threads", "1",
+        "--runs-dir", str(tmp_path), "--run-name", "run",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    model, _ = train_sb3.load_saved(tmp_path / "run" / "best_model.zip")
+    assert model.policy.features_extractor.glimpse_gains.unique().tolist() == [1.0, 4.0, 16.0]
+
+
 def run_script(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT
