@@ -63,9 +63,10 @@ TITLES = {
     "dqn": "DQN, glimpse history, MLP, one Discrete action (grid cell x label)",
 }
 
-CATCH_TITLES = {  # where a row is another agent on Catch
+CATCH_TITLES = {  # where a row is another agent, or acts otherwise, on Catch
     "chance": "chance (random locations and paddle moves)",
     "ram": "RAM, REINFORCE on the reward alone, LSTM core (the paper's Catch agent)",
+    "dqn": "DQN, glimpse history, MLP, one Discrete action (grid cell x paddle move)",
 }
 
 

@@ -96,6 +96,7 @@ def test_on_catch_the_rows_are_catch_agents_and_the_table_gives_catch_rates(tmp_
         benchmark_agents.CATCH_TITLES["chance"],
         benchmark_agents.CATCH_TITLES["ram"],
     ]
+    assert "paddle move" in benchmark_agents.row_titles("GlimpseCatch-v0")["dqn"]
     # The RAM row is train_catch.py's run, sized to the budget (23 steps a game).
     ram = json.loads((tmp_path / "c" / "ram-seed1" / "results.json").read_text())
     assert ram["training_games"] == 512
