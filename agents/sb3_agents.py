@@ -170,7 +170,10 @@ ALGORITHMS: dict[str, Algorithm] = {
             gradient_steps=1,
         ),
     ),
-    # DQN: one Discrete action (grid cell x label, ram_env.wrappers.DiscreteActions).
+    # DQN: one Discrete action (grid cell x label, ram_env.wrappers.DiscreteActions). A gradient
+    # step of 256 transitions every 4 steps of the 16 envs: each transition is replayed about 4
+    # times, as PPO passes 4 times over each (with a step every time, 16 times: a 2M-step run
+    # on Catch would spend about 8 hours in gradient steps here, by a session-15 timing).
     "dqn": Algorithm(
         "dqn",
         "MultiInputPolicy",
@@ -183,7 +186,7 @@ ALGORITHMS: dict[str, Algorithm] = {
             batch_size=256,
             learning_rate=1e-4,
             gamma=1.0,
-            train_freq=1,
+            train_freq=4,
             gradient_steps=1,
             target_update_interval=1_000,
             exploration_fraction=0.2,

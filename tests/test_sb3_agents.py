@@ -46,7 +46,9 @@ SMALL = {
     "a2c": dict(n_steps=2),
     "recurrent_ppo": dict(n_steps=16, batch_size=64),
     "sac": dict(learning_starts=100),
-    "dqn": dict(learning_starts=200, target_update_interval=250, exploration_fraction=0.3),
+    "dqn": dict(
+        learning_starts=200, target_update_interval=250, exploration_fraction=0.3, train_freq=1
+    ),
 }
 
 
