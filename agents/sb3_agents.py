@@ -53,18 +53,18 @@ class GlimpseFeatures(BaseFeaturesExtractor):
         glimpse_size = observation_space["glimpses" if history else "glimpse"].shape[0] // num_slots
         super().__init__(observation_space, features_dim if history else 256)
         self.history, self.num_slots, self.glimpse_size = history, num_slots, glimpse_size
-        gains = torch.ones(1) if glimpse_gains is None else torch.tensor(glimpse_gains)
-        if glimpse_gains is not None and (
-            glimpse_size % len(glimpse_gains)
-            or not bool((gains > 0).all() & gains.isfinite().all())
-        ):
-            raise ValueError(
-                f"glimpse_gains must be positive numbers, one per patch of the {glimpse_size} "
-                f"glimpse values, got {glimpse_gains!r}"
-            )
-        # Each patch's values are contiguous in the flat glimpse. Rebuilt from the kwargs, which
-        # SB3 saves with the model, so not saved with the weights.
-        gains = gains.float().repeat_interleave(glimpse_size // len(gains))
+        gains = None
+        if glimpse_gains is not None:
+            gains = torch.tensor(glimpse_gains, dtype=torch.float32)
+            valid = bool((gains > 0).all() & gains.isfinite().all())
+            if not len(gains) or glimpse_size % len(gains) or not valid:
+                raise ValueError(
+                    f"glimpse_gains must be positive numbers, one per patch of the "
+                    f"{glimpse_size} glimpse values, got {glimpse_gains!r}"
+                )
+            # Each patch's values are contiguous in the flat glimpse.
+            gains = gains.repeat_interleave(glimpse_size // len(gains))
+        # Rebuilt from the kwargs, which SB3 saves with the model: not saved with the weights.
         self.register_buffer("glimpse_gains", gains, persistent=False)
         self.what = nn.Sequential(nn.Linear(glimpse_size, 128), nn.ReLU())
         self.where = nn.Sequential(nn.Linear(2, 128), nn.ReLU())
@@ -73,8 +73,9 @@ class GlimpseFeatures(BaseFeaturesExtractor):
             self.slots = nn.Sequential(nn.Linear(num_slots * (256 + 1), features_dim), nn.ReLU())
 
     def glimpse_features(self, glimpses: torch.Tensor, locations: torch.Tensor) -> torch.Tensor:
-        what = self.what(glimpses * self.glimpse_gains)
-        return self.combine(torch.cat([what, self.where(locations)], dim=-1))
+        if self.glimpse_gains is not None:
+            glimpses = glimpses * self.glimpse_gains
+        return self.combine(torch.cat([self.what(glimpses), self.where(locations)], dim=-1))
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         if not self.history:

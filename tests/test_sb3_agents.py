@@ -156,6 +156,9 @@ def test_glimpse_gains_multiply_each_patch_before_the_glimpse_network(history):
     assert not torch.allclose(gained(observations), plain(observations))
     with pytest.raises(ValueError, match="glimpse_gains must be positive numbers, one per patch"):
         GlimpseFeatures(space, glimpse_gains=(1, 4, 16, 64, 256))  # 108 values: not 5 patches
+    for bad in [(), (1, 0, 16), (1, 4, float("inf"))]:
+        with pytest.raises(ValueError, match="glimpse_gains must be positive numbers"):
+            GlimpseFeatures(space, glimpse_gains=bad)
 
 
 def test_train_sb3_takes_catch_glimpses_as_sums_by_default(tmp_path):
