@@ -1,6 +1,8 @@
 """Error rates of a trained RAM checkpoint on a fixed split (the catch rate for Catch).
 
     python examples/evaluate.py runs/<run>/best.pt [--split test] [--mc-samples 10]
+    python examples/evaluate.py --pretrained 1a-ram2     # a shipped model (agents.pretrained)
+    python examples/evaluate.py --pretrained all --json  # every shipped model, as JSON
 
 Prints the single-trajectory error (the number comparable with the paper), and, labelled, the
 error of the mean-location policy and of class probabilities averaged over several trajectories.
@@ -9,6 +11,9 @@ the digit's centre and its median distance to it, in pixels (a diagnostic of the
 in the JSON report on stdout, and as a table for a person on stderr. A checkpoint of
 ``train_catch.py`` reports its catch rate on the split's games, played greedily as Catch's
 protocol plays them (the number train_catch reports).
+
+``--pretrained`` measures shipped models instead: each one's headline figure (the test error
+with one trajectory, trajectory seed 0, or the catch rate), the figure its card records.
 """
 
 import json
@@ -22,11 +27,13 @@ import torch
 import tyro
 
 import ram_env
+from agents import pretrained
 from agents.checkpoints import load_model
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
 from agents.errors import InvalidSetting
 from agents.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
+from agents.pretrained.measure import headline
 from agents.ram import RecurrentAttentionModel
 
 
@@ -34,8 +41,12 @@ from agents.ram import RecurrentAttentionModel
 class Config:
     """Settings of one evaluation."""
 
-    checkpoint: tyro.conf.Positional[Path]
+    checkpoint: tyro.conf.Positional[Path | None] = None
     """best.pt or checkpoint.pt of a run."""
+    pretrained: str | None = None
+    """Instead of a checkpoint: a shipped model's name, or "all" (agents.pretrained)."""
+    json: bool = False
+    """With --pretrained: print JSON (a list with "all") instead of a table."""
     split: Literal["val", "test"] = "test"
     """The fixed split to evaluate on."""
     mc_samples: int = 0
@@ -56,6 +67,13 @@ def main(config: Config) -> dict:
     check_bounds(config, at_least={"num_envs": 1, "mc_samples": 0, "threads": 0})
     if config.threads:
         torch.set_num_threads(config.threads)
+    if (config.checkpoint is None) == (config.pretrained is None):
+        raise InvalidSetting(
+            "give a checkpoint or --pretrained NAME (one of: all, "
+            f"{', '.join(pretrained.names())}), not both"
+        )
+    if config.pretrained is not None:
+        return pretrained_report(config)
     model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
     if env_id in ram_env.CATCH_ENV_IDS:
         return catch_report(model, env_id, config, env_kwargs)
@@ -91,6 +109,46 @@ def main(config: Config) -> dict:
             print(placement_table(placement, policy), file=sys.stderr)
     print(json.dumps(report, indent=2))
     return report
+
+
+def pretrained_report(config: Config) -> list[dict] | dict:
+    """The headline figure of the shipped model ``config.pretrained`` (or of every one, "all"),
+    measured now on ``config.split``: printed as a table, or with ``--json`` as JSON."""
+    if config.mc_samples or config.where:
+        raise InvalidSetting("--mc-samples and --where are for a checkpoint, not --pretrained")
+    chosen = pretrained.names() if config.pretrained == "all" else [config.pretrained]
+    pretrained.card(chosen[0])  # an unknown name is refused before anything runs
+    reports = []
+    for name in chosen:
+        model, card = pretrained.load(name, resolve_device(config.device))
+        figures = headline(model, card["env_id"], card["env_kwargs"], config.split)
+        reports.append(
+            {
+                "name": name,
+                "env_id": card["env_id"],
+                "num_glimpses": card["num_glimpses"],
+                "core": card["core"],
+                "split": config.split,
+                **figures,
+            }
+        )
+    if config.json:
+        print(json.dumps(reports if config.pretrained == "all" else reports[0], indent=2))
+    else:
+        print(pretrained_table(reports))
+    return reports if config.pretrained == "all" else reports[0]
+
+
+def pretrained_table(reports: list[dict]) -> str:
+    """The reports of :func:`pretrained_report` as a table for a person."""
+    lines = ["model          env id                          glimpses  core  figure"]
+    for report in reports:
+        figure = next(key for key in report if key.endswith(("_error", "_rate")))
+        lines.append(
+            f"{report['name']:<14} {report['env_id']:<31} {report['num_glimpses']:>8}  "
+            f"{report['core']:<4}  {figure} {report[figure]:.2f}%"
+        )
+    return "\n".join(lines)
 
 
 def catch_report(

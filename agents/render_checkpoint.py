@@ -2,6 +2,7 @@
 
 python examples/render_glimpses.py runs/<run>/best.pt [--out glimpses.gif] [--episodes 6]
 python examples/render_glimpses.py runs/<run>/best.pt --indices 7 42 1234   # these test images
+python examples/render_glimpses.py --pretrained catch --out catch.gif        # a shipped model
 
 A checkpoint of ``train_catch.py`` draws test games instead, played greedily (Catch's protocol;
 ``--seed`` does not apply), ``--indices`` naming them by index in the test set.
@@ -14,6 +15,7 @@ import gymnasium as gym
 import tyro
 
 import ram_env
+from agents import pretrained
 from agents.checkpoints import load_model
 from agents.cli import check_bounds, parse_config, run_entry_point
 from agents.devices import Device, resolve_device
@@ -25,8 +27,10 @@ from agents.pictures import catch_gif, glimpse_gif
 class Config:
     """Settings of one picture."""
 
-    checkpoint: tyro.conf.Positional[Path]
+    checkpoint: tyro.conf.Positional[Path | None] = None
     """best.pt or checkpoint.pt of a run."""
+    pretrained: str | None = None
+    """Instead of a checkpoint: a shipped model's name (agents.pretrained)."""
     out: Path = Path("glimpses.gif")
     """Where the GIF goes."""
     episodes: int = 6
@@ -41,7 +45,17 @@ class Config:
 
 def main(config: Config) -> None:
     check_bounds(config, at_least={"episodes": 1})
-    model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
+    if (config.checkpoint is None) == (config.pretrained is None):
+        raise InvalidSetting(
+            f"give a checkpoint or --pretrained NAME (one of: {', '.join(pretrained.names())}), "
+            "not both"
+        )
+    device = resolve_device(config.device)
+    if config.pretrained is not None:
+        model, card = pretrained.load(config.pretrained, device)
+        env_id, env_kwargs = card["env_id"], card["env_kwargs"]
+    else:
+        model, env_id, env_kwargs = load_model(config.checkpoint, device)
     is_catch = env_id in ram_env.CATCH_ENV_IDS
     if config.indices is not None:
         test_split = gym.make(env_id, split="test", **env_kwargs).unwrapped

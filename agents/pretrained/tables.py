@@ -1,0 +1,225 @@
+"""The results tables of README.md and docs/RESULTS.md, written from the shipped models' cards.
+
+    python -m agents.pretrained.tables            # rewrite the tables in place
+    python -m agents.pretrained.tables --check    # exit 1 if a table differs from the cards
+
+Each table sits between ``<!-- generated:NAME:start -->`` and ``<!-- generated:NAME:end -->``
+lines; everything else in the files is left as it is. A paper row whose model is not shipped yet
+shows the figure version 0.1.0 reported for it, labelled as such.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents import pretrained
+from agents.cli import parse_config, run_entry_point
+from agents.errors import UnusableFile
+from agents.paper_tables import PAPER, TASKS, table_rows
+from ram_env.atomic import write_text_atomically
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = {"README.md": ("paper-table", "catch"), "docs/RESULTS.md": ("paper-table", "catch")}
+"""The files with generated tables, and the tables each has."""
+
+REPORTED_BY_0_1_0 = {
+    ("1a", "ram2"): 2.07,
+    ("1a", "ram3"): 1.05,
+    ("1a", "ram4"): 1.05,
+    ("1a", "ram5"): 1.13,
+    ("1a", "ram6"): 1.12,
+    ("1a", "ram7"): 1.16,
+    ("1b", "ram4"): 1.92,
+    ("1b", "ram6"): 1.95,
+    ("1b", "ram8"): 1.63,
+    ("2a", "ram4"): 5.51,
+    ("2a", "ram6"): 4.89,
+    ("2a", "ram8"): 4.69,
+    ("2a", "ram8_lstm"): 4.74,
+    ("2b", "ram4"): 9.87,
+    ("2b", "ram6"): 8.22,
+    ("2b", "ram8"): 8.93,
+    ("2b", "ram8_lstm"): 7.27,
+}
+"""Test errors (%) that version 0.1.0 reported for the RAM rows, whose models it did not ship:
+shown, labelled, until a row's model ships."""
+
+CATCH_REPORTED_BY_0_1_0 = 99.96
+"""The catch rate (%) version 0.1.0 reported, whose model it did not ship."""
+
+
+@dataclass
+class Config:
+    """Settings of the table writer."""
+
+    check: bool = False
+    """Write nothing; exit 1 if a table differs from what the cards give."""
+
+
+def ram_rows(table: str) -> list[str]:
+    """The RAM rows of ``table`` that have a trained model (the paper's and ours), in order."""
+    return [row for row in table_rows(table) if re.fullmatch(r"ram\d+(_lstm)?", row)]
+
+
+def shipped() -> dict[tuple[str, str], dict]:
+    """The cards of the shipped paper-row models, by (table, row)."""
+    cards = {}
+    for name in pretrained.names():
+        card = pretrained.card(name)
+        if card.get("paper_row"):
+            cards[card["paper_row"]["table"], card["paper_row"]["row"]] = card
+    return cards
+
+
+def paper_figure(table: str, row: str) -> str:
+    """The paper's number for a row (ours: "ours" and no number)."""
+    reported = PAPER[table].get(row)
+    if reported is None:
+        return "(ours)"
+    arxiv = " (arXiv)" if reported.version != "NIPS" else ""
+    return f"{reported.error}%{arxiv}"
+
+
+def glimpses(row: str) -> str:
+    number, lstm = re.fullmatch(r"ram(\d+)(_lstm)?", row).groups()
+    return f"{number}, LSTM core (ours)" if lstm else number
+
+
+def ours(card: dict | None, table: str, row: str) -> str:
+    """Our figure for a row: the shipped model's, or 0.1.0's, labelled."""
+    if card is None:
+        return f"{REPORTED_BY_0_1_0[table, row]:.2f}% (0.1.0, model not shipped)"
+    return f"**{card['test']['test_error']:.2f}%**"
+
+
+def readme_paper_table(cards: dict) -> str:
+    """One table, every RAM row of the four tables: the paper against ours."""
+    lines = [
+        "| task | glimpses | paper | ours: test error, 1 trajectory | mean over 4 trajectory "
+        "seeds | model |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for table, task in TASKS.items():
+        for row in ram_rows(table):
+            card = cards.get((table, row))
+            mean = f"{card['test']['test_error_mean']:.2f}%" if card else ""
+            model = f"`{card['name']}`" if card else ""
+            lines.append(
+                f"| {task.title} ({table}) | {glimpses(row)} | {paper_figure(table, row)} | "
+                f"{ours(card, table, row)} | {mean} | {model} |"
+            )
+    return "\n".join(lines)
+
+
+def results_paper_tables(cards: dict) -> str:
+    """The four tables, each row with its spread over trajectory seeds and its training."""
+    parts = []
+    for table, task in TASKS.items():
+        parts += [
+            f"**Table {table}: {task.title}** (`{task.env_id}`); every row: "
+            f"`python examples/reproduce_paper.py --table {table} --rows ROW --threads 1`",
+            "",
+            "| glimpses | paper | ours: test error, 1 trajectory | trajectory seeds 0 / 1 / 2 / 3 "
+            "(mean ± std) | mean-location policy (not the paper's protocol) | best val error "
+            "(epoch) | epochs, wall time (1 core) | model |",
+            "| --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+        ]
+        for row in ram_rows(table):
+            card = cards.get((table, row))
+            if card is None:
+                spread = best = training = mean_location = model = ""
+            else:
+                test, run = card["test"], card["training"]
+                seeds = " / ".join(
+                    f"{e:.2f}" for e in test["test_error_by_trajectory_seed"].values()
+                )
+                spread = f"{seeds}% ({test['test_error_mean']:.2f} ± {test['test_error_std']:.2f}%)"
+                mean_location = f"{test['mean_location_test_error']:.2f}%"
+                best = f"{run['best_val_error']:.2f}% ({run['best_epoch']})"
+                training = f"{run['epochs']}, {run['wall_time_hours']:.2f} h"
+                model = f"`{card['name']}`"
+            lines = (
+                f"| {glimpses(row)} | {paper_figure(table, row)} | {ours(card, table, row)} | "
+                f"{spread} | {mean_location} | {best} | {training} | {model} |"
+            )
+            parts.append(lines)
+        parts.append("")
+    return "\n".join(parts).rstrip()
+
+
+def catch_table() -> str:
+    """The Catch RAM: its catch rate on the fixed test games, and its training."""
+    lines = [
+        "| model | test catch rate (greedy) | epochs (best) | wall time (1 core) | command |",
+        "| --- | ---: | --- | ---: | --- |",
+    ]
+    for name in pretrained.names():
+        card = pretrained.card(name)
+        if "catch_rate" in card["test"]:
+            run = card["training"]
+            lines.append(
+                f"| `{name}` | **{card['test']['catch_rate']:.2f}%** | {run['epochs']} "
+                f"({run['best_epoch']}) | {run['wall_time_hours']:.2f} h | `{run['command']}` |"
+            )
+    if len(lines) == 2:
+        lines.append(
+            f"| (0.1.0, model not shipped) | {CATCH_REPORTED_BY_0_1_0:.2f}% | | | "
+            "`python examples/train_catch.py --threads 1` |"
+        )
+    return "\n".join(lines)
+
+
+def generated(name: str, file: str) -> str:
+    """The text of table ``name`` in ``file``."""
+    cards = shipped()
+    if name == "catch":
+        return catch_table()
+    if file == "README.md":
+        return readme_paper_table(cards)
+    return results_paper_tables(cards)
+
+
+def rewritten(text: str, file: str) -> str:
+    """``text`` (of ``file``) with each of its generated tables written anew."""
+    for name in FILES[file]:
+        start, end = f"<!-- generated:{name}:start -->", f"<!-- generated:{name}:end -->"
+        pattern = re.compile(re.escape(start) + r"\n.*?" + re.escape(end), re.DOTALL)
+        if not pattern.search(text):
+            raise UnusableFile(f"{file}: no lines {start} ... {end} to write the table between")
+        table = f"{start}\n{generated(name, file)}\n{end}"
+        text = pattern.sub(lambda _, table=table: table, text)
+    return text
+
+
+def main(config: Config) -> list[str]:
+    """Rewrite (or with ``check``, only compare) the tables; the files whose tables differed."""
+    differing = []
+    for file in FILES:
+        path = ROOT / file
+        text = path.read_text()
+        new = rewritten(text, file)
+        if new != text:
+            differing.append(file)
+            if not config.check:
+                write_text_atomically(path, new)
+                print(f"rewrote the tables of {file}")
+    if config.check and differing:
+        print(f"tables differ from the shipped models' cards in: {', '.join(differing)}")
+        print("rewrite them with: python -m agents.pretrained.tables")
+    return differing
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """The command line; with --check, exit status 1 if a table differs from the cards."""
+    config = parse_config(Config, argv, description=__doc__.splitlines()[0])
+    differing: list[str] = []
+    run_entry_point(lambda: differing.extend(main(config)))
+    if config.check and differing:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,190 @@
+"""agents.pretrained: the shipped models load, measure again what their cards say, and the results
+tables of README.md and docs/RESULTS.md are the ones their cards give; a damaged file is refused
+by name. The mechanics run on a tiny Catch run published into a temporary folder (no data)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MNIST_DIR
+
+torch = pytest.importorskip("torch")
+from agents import evaluate_checkpoint, pretrained, render_checkpoint, train_catch  # noqa: E402
+from agents.pretrained import publish, tables  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = pretrained.names()
+TOLERANCE = 0.15
+"""Points a figure may move by where PyTorch's AVX2 kernels are not available (another CPU's
+kernels round differently); with them the figures are exact."""
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A one-epoch Catch run published as "tiny-catch" into a shipped set of its own: the
+    set's folder (the run is its sibling "r")."""
+    root = tmp_path_factory.mktemp("published")
+    argv = ["--epochs", "1", "--games-per-epoch", "64", "--batch-size", "32", "--gif-games", "0"]
+    argv += ["--threads", "1", "--device", "cpu", "--runs-dir", str(root), "--run-name", "r"]
+    train_catch.main(train_catch.parse_config(train_catch.Config, argv))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pretrained, "MODELS_DIR", root / "models")
+        (root / "models").mkdir()
+        command = "python examples/train_catch.py --epochs 1"
+        publish.main(publish.Config(root / "r", "tiny-catch", command=command))
+    return root / "models"
+
+
+@pytest.fixture
+def tiny_catch(published, tmp_path, monkeypatch) -> dict:
+    """A copy of the published set in place of the package's; the card of its one model."""
+    folder = tmp_path / "models"
+    shutil.copytree(published, folder)
+    monkeypatch.setattr(pretrained, "MODELS_DIR", folder)
+    return pretrained.card("tiny-catch")
+
+
+def evaluate(*argv: str):
+    config = evaluate_checkpoint.parse_config(
+        evaluate_checkpoint.Config, [*argv, "--device", "cpu"]
+    )
+    return evaluate_checkpoint.main(config)
+
+
+def test_a_published_run_loads_with_its_card_and_measures_what_the_card_says(tiny_catch):
+    run = Path(tiny_catch["training"]["config"]["runs_dir"]) / "r"
+    results = json.loads((run / "results.json").read_text())
+    assert tiny_catch["test"]["catch_rate"] == round(results["test_catch_rate_greedy"], 2)
+    assert tiny_catch["training"]["epochs"] == tiny_catch["training"]["best_epoch"] == 1
+    assert tiny_catch["num_glimpses"] == 24 and tiny_catch["core"] == "lstm"
+    assert pretrained.names() == ["tiny-catch"]
+    model, card = pretrained.load("tiny-catch")
+    assert card == tiny_catch and not model.training
+    # The weights file holds tensors only: it loads with weights_only=True and nothing else.
+    state = torch.load(pretrained.MODELS_DIR / "tiny-catch.pt", weights_only=True)
+    assert all(isinstance(value, torch.Tensor) for value in state.values())
+    [report] = evaluate("--pretrained", "all", "--json")
+    assert report == {
+        "name": "tiny-catch",
+        "env_id": "GlimpseCatch-v0",
+        "num_glimpses": 24,
+        "core": "lstm",
+        "split": "test",
+        "catch_rate": card["test"]["catch_rate"],
+    }
+
+
+def test_render_draws_a_shipped_model(tiny_catch, tmp_path):
+    out = tmp_path / "games.gif"
+    argv = ["--pretrained", "tiny-catch", "--out", str(out), "--episodes", "2", "--device", "cpu"]
+    render_checkpoint.main(render_checkpoint.parse_config(render_checkpoint.Config, argv))
+    assert out.read_bytes()[:6] == b"GIF89a"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "altered"])
+def test_a_damaged_weights_file_is_refused_in_one_line_naming_the_model(tiny_catch, damage, capsys):
+    weights = pretrained.MODELS_DIR / "tiny-catch.pt"
+    data = weights.read_bytes()
+    if damage == "truncated":
+        weights.write_bytes(data[: len(data) // 2])
+    else:  # one byte changed: the file may still load, but it is not the model of the card
+        weights.write_bytes(data[:-100] + bytes([data[-100] ^ 1]) + data[-99:])
+    with pytest.raises(SystemExit) as exit_:
+        evaluate_checkpoint.cli(["--pretrained", "tiny-catch", "--device", "cpu"])
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: pretrained model 'tiny-catch': ") and "damaged" in line
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--pretrained", "nope"],
+            "error: no pretrained model 'nope'; the shipped ones: tiny-catch",
+        ),
+        ([], "error: give a checkpoint or --pretrained NAME (one of: all, tiny-catch), not both"),
+        (["x.pt", "--pretrained", "all"], "error: give a checkpoint or --pretrained NAME"),
+    ],
+)
+def test_evaluate_refuses_an_unknown_name_or_two_models_in_one_line(
+    tiny_catch, argv, message, capsys
+):
+    with pytest.raises(SystemExit) as exit_:
+        evaluate_checkpoint.cli([*argv, "--device", "cpu"])
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(message)
+
+
+def test_publish_refuses_an_unfinished_run_a_taken_name_and_an_unknown_paper_row(
+    tiny_catch, published, tmp_path
+):
+    from agents.errors import InvalidSetting, UnusableFile
+
+    run = tmp_path / "r"
+    shutil.copytree(published.parent / "r", run)
+    with pytest.raises(InvalidSetting, match=r"tiny-catch\.json exists; pass --replace"):
+        publish.main(publish.Config(run, "tiny-catch", command="c"))
+    with pytest.raises(InvalidSetting, match="--paper-row must be TABLE/ROW"):
+        publish.main(publish.Config(run, "other", command="c", paper_row="1a/ram9"))
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "epochs": 2}))
+    with pytest.raises(UnusableFile, match="holds 1 of 2 epochs; publish a finished run"):
+        publish.main(publish.Config(run, "other", command="c"))
+    assert pretrained.names() == ["tiny-catch"]  # nothing written
+
+
+def kernels(env: dict[str, str]) -> str:
+    """The CPU kernels PyTorch picks in a process with ``env`` (AVX512, AVX2, ...)."""
+    probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped models")
+def test_every_shipped_model_measures_the_figure_its_card_and_the_docs_give():
+    """The whole set, on one core, with the kernels the cards were measured with (AVX2)."""
+    needs_mnist = [n for n in SHIPPED if "test_error" in pretrained.card(n)["test"]]
+    if needs_mnist and MNIST_DIR is None:
+        pytest.skip("the image models need MNIST (see conftest)")
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1"}
+    exact = kernels(env) == "AVX2"
+    command = [sys.executable, "examples/evaluate.py", "--pretrained", "all"]
+    ran = subprocess.run(
+        [*command, "--json", "--threads", "1", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    measured = {report["name"]: report for report in json.loads(ran.stdout)}
+    assert sorted(measured) == SHIPPED
+    for name, report in measured.items():
+        card = pretrained.card(name)
+        figure = "catch_rate" if "catch_rate" in card["test"] else "test_error"
+        assert report[figure] == pytest.approx(
+            card["test"][figure], abs=0 if exact else TOLERANCE
+        ), name
+        assert (report["env_id"], report["core"]) == (card["env_id"], card["core"])
+    assert tables.main(tables.Config(check=True)) == []  # README and RESULTS print the cards
+
+
+def test_the_shipped_set_covers_the_paper_rows_of_its_cards_and_stays_small():
+    for name in SHIPPED:
+        card = pretrained.card(name)
+        weights = pretrained.MODELS_DIR / card["weights"]["file"]
+        assert weights.stat().st_size == card["weights"]["bytes"], name
+        assert card["training"]["command"].startswith("python examples/"), name
+        if card["paper_row"]:
+            assert card["env_id"] == tables.TASKS[card["paper_row"]["table"]].env_id, name
+    total = sum(path.stat().st_size for path in pretrained.MODELS_DIR.iterdir())
+    assert total < 30 * 2**20
