@@ -32,7 +32,7 @@ from agents import pretrained
 from agents.checkpoints import load_checkpoint, load_model
 from agents.cli import parse_config, run_entry_point
 from agents.errors import InvalidSetting, UnusableFile
-from agents.paper_tables import TASKS, table_rows
+from agents.paper_tables import PAPER, TASKS, table_rows
 from agents.pretrained.measure import headline, test_error
 from ram_env.atomic import write_bytes_atomically, write_text_atomically
 
@@ -136,6 +136,7 @@ def main(config: Config) -> dict:
                 best_row["val_catch_rate"] if is_catch else best_row["val_error"], 2
             ),
             "wall_time_hours": round(checkpoint["seconds"] / 3600, 2),
+            **time_to_paper(history, paper_row(config.paper_row)),
         },
         "test": {"split": "test", "cpu_kernels": kernels, **test},
         "weights": {
@@ -159,6 +160,21 @@ def paper_row(text: str) -> dict | None:
     if table not in TASKS or row not in table_rows(table):
         raise InvalidSetting(f"--paper-row must be TABLE/ROW of the paper's tables, got {text!r}")
     return {"table": table, "row": row}
+
+
+def time_to_paper(history: list[dict], row: dict | None) -> dict:
+    """When the run's validation error first reached the paper's test error for ``row``: the
+    epoch and the hours of training to the end of it (None if it never did); nothing for a
+    model that stands for no paper row, or for one of ours beside them."""
+    if row is None or row["row"] not in PAPER[row["table"]]:
+        return {}
+    target = float(PAPER[row["table"]][row["row"]].error)
+    reached = next((entry for entry in history if entry["val_error"] <= target), None)
+    return {
+        "paper_error": target,
+        "epoch_val_error_reached_paper": reached and reached["epoch"],
+        "hours_to_paper": reached and round(reached["seconds"] / 3600, 2),
+    }
 
 
 def glimpses_per_episode(env_id: str, env_kwargs: dict) -> int:

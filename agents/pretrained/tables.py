@@ -95,6 +95,15 @@ def ours(card: dict | None, table: str, row: str) -> str:
     return f"**{card['test']['test_error']:.2f}%**"
 
 
+def time_to_paper(training: dict) -> str:
+    """When a run's validation error first reached the paper's test error, from its card."""
+    if "paper_error" not in training:
+        return "(ours)"
+    if training["epoch_val_error_reached_paper"] is None:
+        return "not reached"
+    return f"{training['epoch_val_error_reached_paper']}, {training['hours_to_paper']:.2f} h"
+
+
 def readme_paper_table(cards: dict) -> str:
     """One table, every RAM row of the four tables: the paper against ours."""
     lines = [
@@ -124,13 +133,14 @@ def results_paper_tables(cards: dict) -> str:
             "",
             "| glimpses | paper | ours: test error, 1 trajectory | trajectory seeds 0 / 1 / 2 / 3 "
             "(mean ± std) | mean-location policy (not the paper's protocol) | best val error "
-            "(epoch) | epochs, wall time (1 core) | model |",
-            "| --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+            "(epoch) | epochs, wall time (1 core) | val error reached the paper's: epoch, hours "
+            "| model |",
+            "| --- | ---: | ---: | --- | ---: | ---: | --- | --- | --- |",
         ]
         for row in ram_rows(table):
             card = cards.get((table, row))
             if card is None:
-                spread = best = training = mean_location = model = ""
+                spread = best = training = mean_location = reached = model = ""
             else:
                 test, run = card["test"], card["training"]
                 seeds = " / ".join(
@@ -140,10 +150,11 @@ def results_paper_tables(cards: dict) -> str:
                 mean_location = f"{test['mean_location_test_error']:.2f}%"
                 best = f"{run['best_val_error']:.2f}% ({run['best_epoch']})"
                 training = f"{run['epochs']}, {run['wall_time_hours']:.2f} h"
+                reached = time_to_paper(run)
                 model = f"`{card['name']}`"
             lines = (
                 f"| {glimpses(row)} | {paper_figure(table, row)} | {ours(card, table, row)} | "
-                f"{spread} | {mean_location} | {best} | {training} | {model} |"
+                f"{spread} | {mean_location} | {best} | {training} | {reached} | {model} |"
             )
             parts.append(lines)
         parts.append("")
