@@ -22,7 +22,7 @@ __all__ = [
     "GlimpseVectorEnv",
     "extract_glimpses",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 ENTRY_POINT = "ram_env.env:GlimpseEnv"
 VECTOR_ENTRY_POINT = "ram_env.vector:GlimpseVectorEnv"

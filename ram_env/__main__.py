@@ -6,7 +6,7 @@ are; ``verify`` checks that all four are there and are the official files. Both 
 0 on success and 1 on a problem, which goes to stderr.
 
 It lives here rather than in ``ram_env.datasets`` so that ``python -m`` runs a module that the
-package has not already imported (which is what made Python warn about ``-m ram_env.datasets``).
+package has not already imported (Python warns when ``-m`` runs a module that is imported already).
 """
 
 from __future__ import annotations

@@ -332,7 +332,8 @@ class GlimpseCatchEnv(CatchSettings, SingleEnv):
     ```
 
     ## Version History
-    - v0: initial version. Any change to the games (rules, fixed sets) is a new version.
+    - v0 (ram-env 0.1.0, unchanged in 0.2.0): initial version. Any change to the games (rules,
+      fixed sets) makes a new version. See CHANGELOG.md.
     """
 
     def __init__(

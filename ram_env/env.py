@@ -85,11 +85,13 @@ class GlimpseEnv(GlimpseSettings, SingleEnv):
     ```
 
     ## Version History
-    - v0: initial version (canvas generator version 1). Its fixed sets changed once, during
-      development, when the first glimpse's random start became part of each fixed canvas;
-      from then on any change to the fixed sets (canvases, starts, labels) is a new version,
-      as ``ram_env.tasks`` and the README say. Added since without changing them: the reset
-      options ``location`` (both envs) and ``replicas`` (the vector env).
+    - v0 (ram-env 0.1.0, unchanged in 0.2.0): initial version (canvas generator version 1).
+      Its fixed ``val`` and ``test`` sets changed once under v0, before 0.1.0 was complete:
+      the first glimpse's random start became part of each fixed canvas (the canvases did not
+      change), so errors measured before that are not comparable one to one with later ones.
+      Since then any change to the fixed sets (canvases, starts, labels) makes a new version.
+      The reset options ``location`` (both envs) and ``replicas`` (the vector env) were added
+      without changing the sets. See CHANGELOG.md.
     """
 
     def __init__(

@@ -1,5 +1,6 @@
-"""The README's quickstart: its command, rerun, gives the figures the README quotes (the run is
-deterministic for one set of PyTorch's CPU kernels, so they are cheap to check)."""
+"""The README's quickstart (the first command of "Training the RAM"): rerun, it gives the figures
+the README quotes (the run is deterministic for one set of PyTorch's CPU kernels, so they are
+cheap to check)."""
 
 import os
 import re
@@ -21,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def quickstart() -> tuple[list[str], str]:
     """The quickstart's training command (the last part of its install-and-run line) and the
     quickstart's prose."""
-    section = (ROOT / "README.md").read_text().split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Training the RAM", 1)[1].split("\n## ", 1)[0]
     line = re.search(r"```bash\n(.*train_reinforce\.py.*)\n```", section).group(1)
     return shlex.split(line.split(" && ")[-1]), section
 
