@@ -24,10 +24,10 @@ import time
 import torch
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
-from agents.evaluation import make_envs
-from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.reinforce import play, update
+from agents.common.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
+from agents.ram.evaluation import make_envs
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
+from agents.ram.reinforce import play, update
 
 ENV_IDS = ("GlimpseMNIST-v0", "GlimpseMNIST-Cluttered60-v0")
 EPOCH = 55_000

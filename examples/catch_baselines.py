@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from agents.catch_players import PerfectPlayer, RandomPlayer
+from agents.baselines.catch_players import PerfectPlayer, RandomPlayer
 from ram_env.catch import STAY, WholeScreen
 from ram_env.evaluation import evaluate_catch
 

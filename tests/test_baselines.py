@@ -1,5 +1,6 @@
-"""agents/baselines.py and agents/train_baseline.py: the paper's supervised comparison models
-see the env's own canvases, learn, measure error on whole fixed splits, and resume after a kill."""
+"""agents/baselines/models.py and agents/baselines/train.py: the paper's supervised
+comparison models see the env's own canvases, learn, measure error on whole fixed
+splits, and resume after a kill."""
 
 import json
 import math
@@ -18,7 +19,7 @@ from conftest import requires_mnist
 torch = pytest.importorskip("torch")
 
 import ram_env  # noqa: E402
-from agents.baselines import (  # noqa: E402
+from agents.baselines.models import (  # noqa: E402
     MODELS,
     canvas_source,
     error_rate,
@@ -28,12 +29,12 @@ from agents.baselines import (  # noqa: E402
     train_epoch,
     training_batches,
 )
-from agents.checkpoints import load_checkpoint, save_atomically  # noqa: E402
-from agents.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E402
+from agents.common.checkpoints import load_checkpoint, save_atomically  # noqa: E402
+from agents.common.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_baseline.py"
-from agents import train_baseline  # noqa: E402
+from agents.baselines import train as train_baseline  # noqa: E402
 
 # A short run whose epochs last long enough (a third of a second) to be killed in the middle.
 TINY = [

@@ -1,4 +1,4 @@
-"""agents/checkpoints.py: what every trainer writes after an epoch, and reading it back."""
+"""agents/common/checkpoints.py: what every trainer writes after an epoch, and reading it back."""
 
 import csv
 import zipfile
@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agents.checkpoints import (  # noqa: E402
+from agents.common.checkpoints import (  # noqa: E402
     Progress,
     check_run_folder,
     check_same_settings,
@@ -15,7 +15,7 @@ from agents.checkpoints import (  # noqa: E402
     load_checkpoint,
     saved_kind,
 )
-from agents.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
+from agents.common.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
 
 
 def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(tmp_path):
@@ -67,7 +67,7 @@ def test_a_file_of_the_other_kind_is_named_with_the_command_that_reads_it(tmp_pa
     with pytest.raises(UnusableFile, match=r"best_model\.zip: a Stable-Baselines3 model, not"):
         load_checkpoint(tmp_path / "best_model.zip")
     pytest.importorskip("stable_baselines3")
-    from agents.train_sb3 import load_saved
+    from agents.sb3.train import load_saved
 
     (tmp_path / "config.json").write_text('{"env_id": "GlimpseMNIST-v0", "epochs": 3}')  # a RAM's
     with pytest.raises(UnusableFile, match=r"best\.pt: a RAM or baseline checkpoint, not"):

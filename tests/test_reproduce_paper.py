@@ -1,4 +1,5 @@
-"""agents/reproduce_paper.py: rows map to the right runs, a tiny table, finished rows skipped."""
+"""agents/experiments/reproduce_paper.py:
+rows map to the right runs, a tiny table, finished rows skipped."""
 
 import dataclasses
 import json
@@ -11,8 +12,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
 pytest.importorskip("matplotlib")
 
-from agents import paper_tables, reproduce_paper, train_baseline, train_reinforce  # noqa: E402
-from agents.errors import InvalidSetting, SettingsChanged  # noqa: E402
+from agents.baselines import train as train_baseline  # noqa: E402
+from agents.common.errors import InvalidSetting, SettingsChanged  # noqa: E402
+from agents.experiments import paper_tables, reproduce_paper  # noqa: E402
+from agents.ram import train_reinforce  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""agents/train_catch.py (examples/train_catch.py): the RAM playing Catch. Needs no data."""
+"""agents/ram/train_catch.py (examples/train_catch.py): the RAM playing Catch. Needs no data."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from agents import train_catch  # noqa: E402
-from agents.checkpoints import load_model  # noqa: E402
-from agents.evaluation import catch_rate  # noqa: E402
-from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
+from agents.common.checkpoints import load_model  # noqa: E402
+from agents.ram import train_catch  # noqa: E402
+from agents.ram.evaluation import catch_rate  # noqa: E402
+from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--games-per-epoch", "64", "--batch-size", "32", "--gif-games", "2", "--threads", "1"]
@@ -50,7 +50,7 @@ def test_play_returns_one_log_probability_and_baseline_per_step(reinforce_core_w
     import gymnasium as gym
     from gymnasium.vector import AutoresetMode
 
-    from agents.torch_observations import TorchObservations
+    from agents.common.torch_observations import TorchObservations
 
     envs = TorchObservations(
         gym.make_vec("GlimpseCatch-v0", num_envs=8, autoreset_mode=AutoresetMode.DISABLED)
@@ -125,7 +125,8 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, mes
 def test_evaluate_and_render_take_a_catch_checkpoint(tmp_path, capsys):
     from PIL import Image
 
-    from agents import evaluate_checkpoint, render_checkpoint
+    from agents.ram import evaluate as evaluate_checkpoint
+    from agents.ram import render as render_checkpoint
 
     results = train(tmp_path, "--epochs", "1")  # its GIF: test games 0 and 1
     best = str(tmp_path / "r" / "best.pt")

@@ -1,4 +1,4 @@
-"""agents/train_reinforce.py (examples/train_reinforce.py): command line, reproducibility,
+"""agents/ram/train_reinforce.py (examples/train_reinforce.py): command line, reproducibility,
 resuming after a kill, bad files."""
 
 import json
@@ -20,8 +20,8 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_reinforce.py"
-from agents import train_reinforce  # noqa: E402
-from agents.errors import InvalidSetting  # noqa: E402
+from agents.common.errors import InvalidSetting  # noqa: E402
+from agents.ram import train_reinforce  # noqa: E402
 
 TINY = [
     "--env-id",

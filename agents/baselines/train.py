@@ -6,10 +6,10 @@
 
 ``--model`` is one of the paper's rows: fc64 / fc256 ("FC, 2 layers (64 / 256 hiddens each)")
 or conv ("Convolutional, 2 layers"; its sizes are this project's choice, see
-``agents/baselines.py``).
+``agents/baselines/models.py``).
 
 The network sees the whole canvas, made by the environment's own generator (see
-``agents/baselines.py``). Every epoch: fresh training canvases, then the error on the fixed
+``agents/baselines/models.py``). Every epoch: fresh training canvases, then the error on the fixed
 validation split; the model with the lowest validation error is kept. At the end: its error on
 the fixed 10,000-canvas test split, the number to set beside the paper's. Everything goes to
 ``runs/<run-name>/``; ``--resume`` continues a stopped run from its last checkpoint with the
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.baselines import (
+from agents.baselines.models import (
     Model,
     baseline_state,
     canvas_source,
@@ -40,16 +40,16 @@ from agents.baselines import (
     train_epoch,
     training_batches,
 )
-from agents.checkpoints import (
+from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
     resumable,
     start_or_resume,
 )
-from agents.cli import check_choices, parse_config, run_entry_point
-from agents.devices import Device, resolve_device
-from agents.errors import InvalidSetting
-from agents.schedules import linear_learning_rate
+from agents.common.cli import check_choices, parse_config, run_entry_point
+from agents.common.devices import Device, resolve_device
+from agents.common.errors import InvalidSetting
+from agents.common.schedules import linear_learning_rate
 from ram_env.atomic import write_text_atomically
 
 

@@ -15,7 +15,7 @@ import torch
 from torch.distributions import Categorical
 from torch.nn import functional as F
 
-from agents.ram import RecurrentAttentionModel
+from agents.ram.model import RecurrentAttentionModel
 
 
 @dataclass

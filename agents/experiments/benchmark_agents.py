@@ -23,7 +23,7 @@ deviation and range, and ``accuracy.png`` the validation accuracy against env st
 the seeds, their range shaded). Each run goes to completion in ``runs_dir/<name>/<row>-seed<N>``
 (its result also in ``<row>-seed<N>.json``); rerunning skips finished runs and resumes an
 interrupted one from its last checkpoint. The runs go one after another, or with ``--ray``
-through Ray (agents/jobs.py), side by side on this machine's cores or on a cluster.
+through Ray (agents/common/jobs.py), side by side on this machine's cores or on a cluster.
 """
 
 from __future__ import annotations
@@ -40,12 +40,13 @@ import gymnasium as gym
 from gymnasium.vector.utils import batch_space
 
 import ram_env  # registers the ids
-from agents import train_catch, train_reinforce, train_sb3
-from agents.cli import parse_config, run_entry_point
-from agents.devices import Device, resolve_device
-from agents.errors import InvalidSetting
-from agents.jobs import Job, RaySettings, run_jobs, start_ray
-from agents.pictures import accuracy_curves
+from agents.common.cli import parse_config, run_entry_point
+from agents.common.devices import Device, resolve_device
+from agents.common.errors import InvalidSetting
+from agents.common.jobs import Job, RaySettings, run_jobs, start_ray
+from agents.common.pictures import accuracy_curves
+from agents.ram import train_catch, train_reinforce
+from agents.sb3 import train as train_sb3
 from ram_env.atomic import write_text_atomically
 from ram_env.evaluation import evaluate_catch, evaluate_policy
 

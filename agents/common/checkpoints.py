@@ -1,5 +1,5 @@
 """Saving and loading runs and RAM checkpoints: atomic writes, resuming with the same settings,
-named errors (agents.errors) for unreadable files and changed settings."""
+named errors (agents.common.errors) for unreadable files and changed settings."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from agents.errors import Interrupted, RunExists, RunMissing, SettingsChanged, UnusableFile
-from agents.ram import RAMConfig, RecurrentAttentionModel
+from agents.common.errors import Interrupted, RunExists, RunMissing, SettingsChanged, UnusableFile
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from ram_env.atomic import atomic_write, write_text_atomically
 
 

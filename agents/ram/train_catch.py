@@ -37,7 +37,7 @@ from torch.distributions import Categorical
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents.checkpoints import (
+from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
     load_model,
@@ -45,19 +45,19 @@ from agents.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.cli import (
+from agents.common.cli import (
     check_bounds,
     check_choices,
     check_env_id,
     parse_config,
     run_entry_point,
 )
-from agents.devices import Device, resolve_device
-from agents.evaluation import catch_rate
-from agents.pictures import catch_gif
-from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.schedules import linear_learning_rate
-from agents.torch_observations import TorchObservations
+from agents.common.devices import Device, resolve_device
+from agents.common.pictures import catch_gif
+from agents.common.schedules import linear_learning_rate
+from agents.common.torch_observations import TorchObservations
+from agents.ram.evaluation import catch_rate
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from ram_env.atomic import write_text_atomically
 from ram_env.catch import GlimpseCatchEnv
 

@@ -30,8 +30,8 @@ import torch
 from torch import nn
 
 import ram_env
-from agents.checkpoints import load_checkpoint
-from agents.errors import UnusableFile
+from agents.common.checkpoints import load_checkpoint
+from agents.common.errors import UnusableFile
 from ram_env.tasks import CanvasGenerator
 
 Model = Literal["fc64", "fc256", "conv"]

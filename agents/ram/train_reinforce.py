@@ -29,8 +29,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents import paper_tables
-from agents.checkpoints import (
+from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
     load_model,
@@ -38,14 +37,21 @@ from agents.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.cli import check_bounds, check_choices, check_env_id, parse_config, run_entry_point
-from agents.devices import Device, Precision, autocast, compile_step, resolve_device
-from agents.errors import InvalidSetting
-from agents.evaluation import error_rates, make_envs
-from agents.pictures import glimpse_gif, learning_curve
-from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.reinforce import location_generator, play, update
-from agents.schedules import interpolate, linear_learning_rate
+from agents.common.cli import (
+    check_bounds,
+    check_choices,
+    check_env_id,
+    parse_config,
+    run_entry_point,
+)
+from agents.common.devices import Device, Precision, autocast, compile_step, resolve_device
+from agents.common.errors import InvalidSetting
+from agents.common.pictures import glimpse_gif, learning_curve
+from agents.common.schedules import interpolate, linear_learning_rate
+from agents.experiments import paper_tables
+from agents.ram.evaluation import error_rates, make_envs
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
+from agents.ram.reinforce import location_generator, play, update
 from ram_env.atomic import write_text_atomically
 from ram_env.env import GlimpseEnv
 
@@ -105,7 +111,7 @@ class Config:
     first_glimpse: Literal["env", "centre", "learned"] | None = None
     """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
     canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
-    by REINFORCE; see agents/ram.py). None: "learned" (session 9's screening), or "env" with
+    by REINFORCE; see agents/ram/model.py). None: "learned" (session 9's screening), or "env" with
     random_locations (no location policy)."""
     replicas: int = 1
     """Training episodes per canvas in a batch: each canvas is shown to this many envs, which

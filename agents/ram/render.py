@@ -14,11 +14,11 @@ import gymnasium as gym
 import tyro
 
 import ram_env
-from agents.checkpoints import load_model
-from agents.cli import check_bounds, parse_config, run_entry_point
-from agents.devices import Device, resolve_device
-from agents.errors import InvalidSetting
-from agents.pictures import catch_gif, glimpse_gif
+from agents.common.checkpoints import load_model
+from agents.common.cli import check_bounds, parse_config, run_entry_point
+from agents.common.devices import Device, resolve_device
+from agents.common.errors import InvalidSetting
+from agents.common.pictures import catch_gif, glimpse_gif
 
 
 @dataclass

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from agents.evaluation import GreedyCatchPlayer, make_envs
-from agents.ram import RecurrentAttentionModel
-from agents.reinforce import location_generator, play
+from agents.ram.evaluation import GreedyCatchPlayer, make_envs
+from agents.ram.model import RecurrentAttentionModel
+from agents.ram.reinforce import location_generator, play
 from ram_env.atomic import atomic_write
 
 

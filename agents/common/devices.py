@@ -15,7 +15,7 @@ from typing import Literal
 
 import torch
 
-from agents.errors import InvalidSetting
+from agents.common.errors import InvalidSetting
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16"]

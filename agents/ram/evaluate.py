@@ -22,12 +22,12 @@ import torch
 import tyro
 
 import ram_env
-from agents.checkpoints import load_model
-from agents.cli import check_bounds, parse_config, run_entry_point
-from agents.devices import Device, resolve_device
-from agents.errors import InvalidSetting
-from agents.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
-from agents.ram import RecurrentAttentionModel
+from agents.common.checkpoints import load_model
+from agents.common.cli import check_bounds, parse_config, run_entry_point
+from agents.common.devices import Device, resolve_device
+from agents.common.errors import InvalidSetting
+from agents.ram.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
+from agents.ram.model import RecurrentAttentionModel
 
 
 @dataclass

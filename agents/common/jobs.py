@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agents.errors import InvalidSetting
+from agents.common.errors import InvalidSetting
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Stable-Baselines3 agents for the Glimpse envs: a glimpse feature extractor, per-algorithm
 defaults, and an evaluation pass over a fixed split.
 
-The envs reach SB3 through ``agents.sb3_vec_env.make_sb3_vec_env`` with the wrappers of
+The envs reach SB3 through ``agents.sb3.vec_env.make_sb3_vec_env`` with the wrappers of
 ``ram_env.wrappers`` (SB3 takes neither Dict actions nor ``(k, g, g)`` float glimpses).
 
 Defaults (``ALGORITHMS``), chosen for this task rather than tuned per id:

@@ -3,7 +3,7 @@
     python examples/reproduce_paper.py --table 2a --threads 2             # full length, hours
     python examples/reproduce_paper.py --table 1a --rows fc256,ram6 --budget 0.01   # a quick look
 
-Tables (the numbers are in ``agents.paper_tables.PAPER``): 1a = 28x28 MNIST, 1b = 60x60
+Tables (the numbers are in ``agents.experiments.paper_tables.PAPER``): 1a = 28x28 MNIST, 1b = 60x60
 translated MNIST, 2a = 60x60 cluttered MNIST (4 pieces of clutter), 2b = 100x100 cluttered
 MNIST (8 pieces). Rows: ``fc64`` / ``fc256`` / ``conv`` train with ``train_baseline.py`` on the
 whole canvas; ``ram<N>`` trains the RAM with N glimpses with ``train_reinforce.py`` (hybrid loss,
@@ -12,7 +12,7 @@ random locations (``--random-locations``). Tables 2a and 2b also have ``ram8_lst
 configuration (not the paper's): the RAM with 8 glimpses and an LSTM core (``--core lstm``); its
 "paper" column holds the bar it aims at, the best published attention result on that task.
 
-Rows run one at a time (with ``--ray``, side by side through Ray: agents/jobs.py), each in
+Rows run one at a time (with ``--ray``, side by side through Ray: agents/common/jobs.py), each in
 ``runs_dir/<table>/<row>``. A row with a ``results.json`` is finished: it is read, not rerun.
 An interrupted row is resumed (rerun the same command); one whose saved settings differ from
 this command's (another ``--budget``, say) is refused, before any row trains, rather than
@@ -51,13 +51,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agents import train_baseline, train_reinforce
-from agents.checkpoints import check_same_settings
-from agents.cli import parse_config, run_entry_point
-from agents.devices import Device, resolve_device
-from agents.errors import InvalidSetting
-from agents.jobs import Job, RaySettings, run_jobs, start_ray
-from agents.paper_tables import (
+from agents.baselines import train as train_baseline
+from agents.common.checkpoints import check_same_settings
+from agents.common.cli import parse_config, run_entry_point
+from agents.common.devices import Device, resolve_device
+from agents.common.errors import InvalidSetting
+from agents.common.jobs import Job, RaySettings, run_jobs, start_ray
+from agents.experiments.paper_tables import (
     CLAIMS,
     FULL_EPISODES_PER_EPOCH,
     NOTES,
@@ -68,6 +68,7 @@ from agents.paper_tables import (
     full_epochs,
     table_rows,
 )
+from agents.ram import train_reinforce
 from ram_env.atomic import write_text_atomically
 
 

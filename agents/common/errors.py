@@ -1,8 +1,9 @@
 """The errors a person running a command can fix, raised by the agents' library code.
 
-Library code raises these; only the command-line entry points (``agents.cli.run_entry_point``)
-turn them into one line on stderr and an exit status, so a caller such as ``reproduce_paper``
-(or a notebook) can catch them like any other exception.
+Library code raises these; only the command-line entry points
+(``agents.common.cli.run_entry_point``) turn them into one line on stderr and an exit
+status, so a caller such as ``reproduce_paper`` (or a notebook) can catch them like any
+other exception.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
     python examples/train_sb3.py --algo ppo --env-id GlimpseMNIST-v0 --total-steps 1000000
     python examples/train_sb3.py --eval-only runs/<run-name>/best_model.zip
 
-The env reaches SB3 through ``agents.sb3_vec_env.make_sb3_vec_env`` and the wrappers of
+The env reaches SB3 through ``agents.sb3.vec_env.make_sb3_vec_env`` and the wrappers of
 ``ram_env.wrappers``; each algorithm's defaults (actions, glimpse history, envs,
-hyperparameters) are in ``agents/sb3_agents.py``. Every ``--eval-every`` steps: the error on the
+hyperparameters) are in ``agents/sb3/algorithms.py``. Every ``--eval-every`` steps: the error on the
 fixed validation split, the best model kept. SB3 logs ``is_success`` as
 ``rollout/success_rate`` (the training accuracy). At the end: the error on the fixed test split,
 one episode per image, with the best model by validation. Everything goes to
@@ -34,12 +34,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents.checkpoints import check_run_folder, check_same_settings, saved_kind, write_csv
-from agents.cli import check_bounds, check_choices, parse_config, run_entry_point
-from agents.devices import Device, resolve_device
-from agents.errors import Interrupted, InvalidSetting, UnusableFile
-from agents.sb3_agents import ALGORITHMS, AlgorithmName, evaluate, make_model
-from agents.sb3_vec_env import make_sb3_vec_env
+from agents.common.checkpoints import check_run_folder, check_same_settings, saved_kind, write_csv
+from agents.common.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.common.devices import Device, resolve_device
+from agents.common.errors import Interrupted, InvalidSetting, UnusableFile
+from agents.sb3.algorithms import ALGORITHMS, AlgorithmName, evaluate, make_model
+from agents.sb3.vec_env import make_sb3_vec_env
 from ram_env.atomic import atomic_write, write_text_atomically
 
 
@@ -48,13 +48,13 @@ class Config:
     """Settings of one SB3 training run."""
 
     algo: AlgorithmName = "ppo"
-    """Algorithm: ppo, a2c, recurrent_ppo, sac or dqn (see agents/sb3_agents.py)."""
+    """Algorithm: ppo, a2c, recurrent_ppo, sac or dqn (see agents/sb3/algorithms.py)."""
     env_id: str = "GlimpseMNIST-v0"
     """Registered environment id."""
     total_steps: int = 200_000
     """Training budget in env steps (one step = one glimpse of one episode)."""
     num_envs: int | None = None
-    """Envs stepped together (None: the algorithm's, see agents/sb3_agents.py)."""
+    """Envs stepped together (None: the algorithm's, see agents/sb3/algorithms.py)."""
     learning_rate: float | None = None
     """Learning rate (None: the algorithm's)."""
     glimpse_sums: bool | None = None

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.ram import RecurrentAttentionModel
-from agents.reinforce import location_generator, play
-from agents.torch_observations import TorchObservations
+from agents.common.torch_observations import TorchObservations
+from agents.ram.model import RecurrentAttentionModel
+from agents.ram.reinforce import location_generator, play
 from ram_env.evaluation import evaluate_catch
 
 

@@ -19,7 +19,7 @@ import tyro
 from gymnasium.envs.registration import load_env_creator
 
 import ram_env
-from agents.errors import Interrupted, InvalidSetting, UsageError
+from agents.common.errors import Interrupted, InvalidSetting, UsageError
 
 T = TypeVar("T")
 

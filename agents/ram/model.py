@@ -65,7 +65,7 @@ class RAMConfig:
     needs. For pure RL without a supervised term (Catch) it gives the core a dense signal."""
     random_locations: bool = False
     """No location policy: l_2 .. l_T are uniformly random in [-1, 1]^2 (the paper's "random
-    glimpses" row; see ``agents.reinforce.play``). The location network is then unused."""
+    glimpses" row; see ``agents.ram.reinforce.play``). The location network is then unused."""
     learned_first_location: bool = False
     """The first glimpse's location comes from the location policy at the zero state h_0
     (learned by REINFORCE) instead of from the environment's start."""

@@ -4,7 +4,7 @@ SB3 does not take Gymnasium vector envs; this adapter gives it one without a per
 step. It lives in ``agents`` because it imports Stable-Baselines3 (``pip install -e ".[sb3]"``),
 which the environment package ``ram_env`` never does.
 
-    from agents.sb3_vec_env import make_sb3_vec_env
+    from agents.sb3.vec_env import make_sb3_vec_env
     venv = make_sb3_vec_env("GlimpseMNIST-Cluttered60-v0", num_envs=64, actions="flat")
 
 SB3 algorithms take neither the env's ``Dict(location, label)`` action nor its ``(k, g, g)``
