@@ -4,7 +4,7 @@ Its settings, loop and results are in
 ``agents/experiments/benchmark_agents.py``; ``--help`` lists every flag.
 """
 
-from agents.experiments.benchmark_agents import cli
+from agents.commands import benchmark_agents
 
 if __name__ == "__main__":
-    cli()
+    benchmark_agents()

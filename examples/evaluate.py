@@ -3,7 +3,7 @@
 Its flags and code are in ``agents/ram/evaluate.py``; ``--help`` lists every flag.
 """
 
-from agents.ram.evaluate import cli
+from agents.commands import evaluate
 
 if __name__ == "__main__":
-    cli()
+    evaluate()

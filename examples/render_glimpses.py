@@ -3,7 +3,7 @@
 Its flags and code are in ``agents/ram/render.py``; ``--help`` lists every flag.
 """
 
-from agents.ram.render import cli
+from agents.commands import render_glimpses
 
 if __name__ == "__main__":
-    cli()
+    render_glimpses()

@@ -4,7 +4,7 @@ Its settings, loop and results are in
 ``agents/experiments/reproduce_paper.py``; ``--help`` lists every flag.
 """
 
-from agents.experiments.reproduce_paper import cli
+from agents.commands import reproduce_paper
 
 if __name__ == "__main__":
-    cli()
+    reproduce_paper()

@@ -3,7 +3,7 @@
 Its settings, loop and results are in ``agents/baselines/train.py``; ``--help`` lists every flag.
 """
 
-from agents.baselines.train import cli
+from agents.commands import train_baseline
 
 if __name__ == "__main__":
-    cli()
+    train_baseline()

@@ -3,7 +3,7 @@
 Its settings, loop and results are in ``agents/ram/train_catch.py``; ``--help`` lists every flag.
 """
 
-from agents.ram.train_catch import cli
+from agents.commands import train_catch
 
 if __name__ == "__main__":
-    cli()
+    train_catch()

@@ -4,7 +4,7 @@ Its settings, loop and results are in
 ``agents/ram/train_reinforce.py``; ``--help`` lists every flag.
 """
 
-from agents.ram.train_reinforce import cli
+from agents.commands import train_reinforce
 
 if __name__ == "__main__":
-    cli()
+    train_reinforce()

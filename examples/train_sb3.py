@@ -3,7 +3,7 @@
 Its settings, loop and results are in ``agents/sb3/train.py``; ``--help`` lists every flag.
 """
 
-from agents.sb3.train import cli
+from agents.commands import train_sb3
 
 if __name__ == "__main__":
-    cli()
+    train_sb3()

@@ -19,6 +19,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
 
+from agents.common.cli import parse_config  # noqa: E402
 from agents.sb3.algorithms import (  # noqa: E402
     ALGORITHMS,
     AlgorithmName,
@@ -165,9 +166,7 @@ def test_train_sb3_takes_catch_glimpses_as_sums_by_default(tmp_path):
     from agents.sb3 import train as train_sb3
 
     def extractor(env_id: str, *flags: str):
-        config = train_sb3.parse_config(
-            train_sb3.Config, ["--env-id", env_id, *flags], description=""
-        )
+        config = parse_config(train_sb3.Config, ["--env-id", env_id, *flags], description="")
         return train_sb3.glimpse_gains(config)
 
     assert extractor("GlimpseCatch-v0") == (1, 4, 16)

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from agents.common.checkpoints import load_model  # noqa: E402
+from agents import commands  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
 from agents.ram import train_catch  # noqa: E402
+from agents.ram.checkpoints import load_model  # noqa: E402
 from agents.ram.evaluation import catch_rate  # noqa: E402
 from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
 
@@ -23,7 +25,7 @@ TINY += ["--device", "cpu"]
 
 def train(tmp_path: Path, *args: str) -> dict:
     argv = [*TINY, "--runs-dir", str(tmp_path), "--run-name", "r", *args]
-    return train_catch.main(train_catch.parse_config(train_catch.Config, argv))
+    return train_catch.main(parse_config(train_catch.Config, argv))
 
 
 def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministic(tmp_path):
@@ -133,13 +135,11 @@ def test_evaluate_and_render_take_a_catch_checkpoint(tmp_path, capsys):
 
     def evaluate(*args: str) -> dict:
         argv = [best, "--device", "cpu", *args]
-        return evaluate_checkpoint.main(
-            evaluate_checkpoint.parse_config(evaluate_checkpoint.Config, argv)
-        )
+        return evaluate_checkpoint.main(parse_config(evaluate_checkpoint.Config, argv))
 
     def render(out: Path, *args: str) -> Path:
         argv = [best, "--out", str(out), "--device", "cpu", *args]
-        render_checkpoint.main(render_checkpoint.parse_config(render_checkpoint.Config, argv))
+        render_checkpoint.main(parse_config(render_checkpoint.Config, argv))
         return out
 
     # The catch rate train_catch reported, whatever the number of games played together.
@@ -164,11 +164,11 @@ def test_evaluate_and_render_take_a_catch_checkpoint(tmp_path, capsys):
         (["--mc-samples", "5"], "error: --mc-samples and --where are for the image tasks; "),
     ):
         with pytest.raises(SystemExit) as exit_:
-            evaluate_checkpoint.cli([best, "--device", "cpu", *args])
+            commands.evaluate([best, "--device", "cpu", *args])
         assert exit_.value.code == 2
         assert capsys.readouterr().err.strip().splitlines()[-1].startswith(message)
     with pytest.raises(SystemExit) as exit_:
-        render_checkpoint.cli([best, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
+        commands.render_glimpses([best, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
     assert exit_.value.code == 2 and not (tmp_path / "no.gif").exists()
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "error: --indices must be indices in the test split, 0 to 9999, got [10000]"

@@ -46,7 +46,7 @@ from agents.common.checkpoints import (
     resumable,
     start_or_resume,
 )
-from agents.common.cli import check_choices, parse_config, run_entry_point
+from agents.common.cli import check_choices
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.schedules import linear_learning_rate
@@ -154,12 +154,3 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 
 from agents.common.errors import Interrupted, RunExists, RunMissing, SettingsChanged, UnusableFile
-from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from ram_env.atomic import atomic_write, write_text_atomically
 
 
@@ -66,26 +65,6 @@ def check_same_settings(
                 "a new one (another --run-name)"
             )
         raise SettingsChanged(f"{path} was written with other settings ({details}); {hint}")
-
-
-def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
-    """SettingsChanged unless the RAM saved at ``path`` had ``current``'s settings (the location std
-    apart: the trainer changes it every batch). A default that changed since the run began
-    (say, the learned first glimpse of session 9) would otherwise change a resumed run silently;
-    settings missing from ``saved`` count as what they were before they existed, RAMConfig's
-    defaults."""
-    saved = {**dataclasses.asdict(RAMConfig()), **saved}
-    changed = sorted(
-        key
-        for key, value in dataclasses.asdict(current).items()
-        if key != "location_std" and saved.get(key) != value
-    )
-    if changed:
-        details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)
-        raise SettingsChanged(
-            f"{path} holds a model with other settings ({details}); resume it with the code "
-            "that began it (a run begun before session 9 had the env's first glimpse)"
-        )
 
 
 @dataclass
@@ -159,13 +138,21 @@ def check_run_folder(run_dir: Path, resume: bool) -> None:
         raise RunExists(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
 
 
-def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progress:
+def start_or_resume(
+    run_dir: Path,
+    config,
+    model,
+    optimizer,
+    schedule,
+    check_model: Callable[[dict, Path], None] | None = None,
+) -> Progress:
     """Begin the run of ``config`` (a training script's settings dataclass) in ``run_dir`` or,
     with ``config.resume``, continue it from its ``checkpoint.pt``, which must have been written
     with the same settings: model, optimizer and schedule are restored in place. A new run
     refuses a folder that already holds files; resuming refuses a folder that does not exist
     (a run begun but stopped before its first checkpoint starts again). Writes
-    ``config.json``."""
+    ``config.json``. ``check_model(checkpoint, path)``, if given, raises SettingsChanged where the
+    checkpoint's model was built with other settings than ``model``."""
     checkpoint_path = run_dir / "checkpoint.pt"
     progress = Progress()
     if config.resume and checkpoint_path.exists():
@@ -176,8 +163,8 @@ def start_or_resume(run_dir: Path, config, model, optimizer, schedule) -> Progre
             dataclasses.asdict(type(config)()),
             checkpoint_path,
         )
-        if "ram_config" in checkpoint:
-            check_same_model(checkpoint["ram_config"], model.config, checkpoint_path)
+        if check_model is not None:
+            check_model(checkpoint, checkpoint_path)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
@@ -225,37 +212,3 @@ def load_checkpoint(path: Path) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged file
         raise UnusableFile(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
-
-
-def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
-    """What it takes to rebuild and use a model later: weights, sizes and its environment."""
-    return {
-        "model": {key: value.cpu() for key, value in model.state_dict().items()},  # any device
-        "ram_config": vars(model.config).copy(),
-        "glimpse_shape": list(model.glimpse_shape),
-        "num_classes": model.num_classes,
-        "env_id": env_id,
-        "env_kwargs": dict(env_kwargs),
-        **extra,
-    }
-
-
-def load_model(
-    path: Path, device: torch.device | str = "cpu"
-) -> tuple[RecurrentAttentionModel, str, dict]:
-    """(model on ``device``, env id, env kwargs) from a checkpoint written with
-    :func:`model_state`."""
-    state = load_checkpoint(path)
-    missing = {"model", "ram_config", "glimpse_shape", "num_classes", "env_id"} - set(state)
-    if missing:
-        raise UnusableFile(f"{path}: not a RAM checkpoint (missing {sorted(missing)})")
-    unknown = set(state["ram_config"]) - {f.name for f in dataclasses.fields(RAMConfig)}
-    if unknown:
-        raise UnusableFile(
-            f"{path}: written with RAM settings this version does not have: {sorted(unknown)}"
-        )
-    model = RecurrentAttentionModel(
-        tuple(state["glimpse_shape"]), state["num_classes"], RAMConfig(**state["ram_config"])
-    )
-    model.load_state_dict(state["model"])
-    return model.to(device), state["env_id"], state.get("env_kwargs", {})

@@ -129,13 +129,13 @@ def check_env_id(env_id: str, env_class: type, family_ids: tuple[str, ...]) -> N
         )
 
 
-def run_entry_point(main: Callable[..., object], *args: object) -> None:
+def run_entry_point(main: Callable[..., T], *args: object) -> T:
     """Call a script's ``main(*args)``; a UsageError it raises (a bad flag, file or run folder)
     becomes ``error: <message>`` on stderr and exit status 2, like argparse's own errors,
     instead of a traceback; a run stopped by Ctrl-C (Interrupted) becomes ``interrupted: <how
-    to continue>`` and status 130."""
+    to continue>`` and status 130. Returns what ``main`` returned."""
     try:
-        main(*args)
+        return main(*args)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None

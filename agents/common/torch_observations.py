@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import VectorEnv, VectorWrapper
@@ -65,3 +66,14 @@ def _to_numpy(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return np.asarray(value)
+
+
+def make_torch_envs(
+    env_id: str, num_envs: int, split: str, device: torch.device | str = "cpu", **env_kwargs
+) -> TorchObservations:
+    """The native vector env of ``env_id`` with autoreset off, yielding torch tensors on
+    ``device``."""
+    envs = gym.make_vec(
+        env_id, num_envs=num_envs, split=split, autoreset_mode="Disabled", **env_kwargs
+    )
+    return TorchObservations(envs, device)

@@ -40,7 +40,6 @@ import gymnasium as gym
 from gymnasium.vector.utils import batch_space
 
 import ram_env  # registers the ids
-from agents.common.cli import parse_config, run_entry_point
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.jobs import Job, RaySettings, run_jobs, start_ray
@@ -344,12 +343,3 @@ def main(config: Config) -> str:
     )
     print(text)
     return text
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

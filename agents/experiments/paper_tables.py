@@ -1,10 +1,10 @@
 """The paper's result tables (Mnih et al. 2014) and how this project trains each table's rows
-at full length: data shared by ``reproduce_paper`` (which runs the rows) and ``train_reinforce``
-(which says how far a short run is from a full-length one)."""
+at full length: what ``reproduce_paper`` runs, and what the ``ram-train-reinforce`` command
+compares a short run with (:func:`short_run_line`)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class Reported(NamedTuple):
@@ -145,3 +145,33 @@ def full_epochs(table: str, row: str) -> int:
 def table_of(env_id: str) -> str | None:
     """The table whose task is ``env_id`` (None: not one of the paper's tasks)."""
     return next((table for table, task in TASKS.items() if task.env_id == env_id), None)
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, with an s unless the count is one: "1 epoch", "3 epochs"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def short_run_line(config: Any, results: dict) -> str | None:
+    """For a run of ``agents.ram.train_reinforce`` (its ``config`` and ``results``) shorter than
+    its task's full-length runs (``TASKS``): how far it is from one, and the command that trains
+    one, with the run's ``--threads``. None for a full-length run or another task."""
+    table = table_of(config.env_id)
+    if table is None:
+        return None
+    num_glimpses = results["num_glimpses"]
+    row = f"ram{num_glimpses}"
+    full = full_epochs(table, row)
+    if config.epochs >= full and config.episodes_per_epoch >= FULL_EPISODES_PER_EPOCH:
+        return None
+    reported = PAPER[table].get(row)
+    paper = f"; the paper's with {num_glimpses} glimpses: {reported.error}%" if reported else ""
+    rows = f" --rows {row}" if reported else ""
+    threads = f" --threads {config.threads}" if config.threads else ""
+    return (
+        f"A short run: {plural(config.epochs, 'epoch')} of "
+        f"{plural(config.episodes_per_epoch, 'episode')}, where a full-length run has {full} of "
+        f"{FULL_EPISODES_PER_EPOCH:,} (test error "
+        f"{results['test_error_single_trajectory']:.2f}% here{paper}). A full-length run, beside "
+        f"the paper's number: python examples/reproduce_paper.py --table {table}{rows}{threads}"
+    )

@@ -53,7 +53,6 @@ from typing import Literal
 
 from agents.baselines import train as train_baseline
 from agents.common.checkpoints import check_same_settings
-from agents.common.cli import parse_config, run_entry_point
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.jobs import Job, RaySettings, run_jobs, start_ray
@@ -313,12 +312,3 @@ def main(config: Config) -> str:
     write_text_atomically(folder / "table.md", text)
     print(text)
     return text
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

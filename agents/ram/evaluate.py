@@ -22,10 +22,10 @@ import torch
 import tyro
 
 import ram_env
-from agents.common.checkpoints import load_model
-from agents.common.cli import check_bounds, parse_config, run_entry_point
+from agents.common.cli import check_bounds
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
+from agents.ram.checkpoints import load_model
 from agents.ram.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
 from agents.ram.model import RecurrentAttentionModel
 
@@ -129,12 +129,3 @@ def placement_table(placement: GlimpsePlacement, policy: str) -> str:
 def rounded(values: np.ndarray, digits: int = 4) -> list:
     """``values`` as (nested) lists of rounded floats, for the JSON report."""
     return np.round(values.astype(float), digits).tolist()
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

@@ -6,26 +6,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.common.torch_observations import TorchObservations
+from agents.common.torch_observations import TorchObservations, make_torch_envs
 from agents.ram.model import RecurrentAttentionModel
 from agents.ram.reinforce import location_generator, play
 from ram_env.evaluation import evaluate_catch
-
-
-def make_envs(
-    env_id: str, num_envs: int, split: str, device: torch.device | str = "cpu", **env_kwargs
-) -> TorchObservations:
-    """The native vector env of ``env_id`` with autoreset off, yielding torch tensors on
-    ``device``."""
-    envs = gym.make_vec(
-        env_id, num_envs=num_envs, split=split, autoreset_mode="Disabled", **env_kwargs
-    )
-    return TorchObservations(envs, device)
 
 
 def one_pass(
@@ -101,7 +89,7 @@ def error_rates(
     number), ``greedy`` (the mean-location policy; for a model with random locations the same
     as ``single``) and, if ``mc_samples`` > 1, ``mc`` (class probabilities averaged over that
     many sampled trajectories). ``progress`` shows a bar per pass."""
-    envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
+    envs = make_torch_envs(env_id, num_envs, split, model.device, **env_kwargs)
     labels = envs.unwrapped.labels
 
     def label(name: str) -> str | None:
@@ -146,7 +134,7 @@ def glimpse_placement(
     """Where the glimpses of one pass over ``split`` land relative to the digit's box: how often
     the policy finds the digit, how soon (glimpse 1 is the env's start, or the learned first
     location), and whether it drifts off it afterwards."""
-    envs = make_envs(env_id, num_envs, split, model.device, **env_kwargs)
+    envs = make_torch_envs(env_id, num_envs, split, model.device, **env_kwargs)
     canvas = envs.unwrapped.task.canvas_size
     offsets, inside = [], []
     for episodes, first_visit in one_pass(model, envs, greedy=greedy, seed=seed):

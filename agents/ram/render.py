@@ -14,11 +14,11 @@ import gymnasium as gym
 import tyro
 
 import ram_env
-from agents.common.checkpoints import load_model
-from agents.common.cli import check_bounds, parse_config, run_entry_point
+from agents.common.cli import check_bounds
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
-from agents.common.pictures import catch_gif, glimpse_gif
+from agents.ram.checkpoints import load_model
+from agents.ram.pictures import catch_gif, glimpse_gif
 
 
 @dataclass
@@ -62,12 +62,3 @@ def check_indices(indices: tuple[int, ...], count: int) -> None:
         raise InvalidSetting(
             f"--indices must be indices in the test split, 0 to {count - 1}, got {list(indices)}"
         )
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

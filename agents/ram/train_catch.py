@@ -40,8 +40,6 @@ import ram_env  # registers the ids
 from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
-    load_model,
-    model_state,
     resumable,
     start_or_resume,
 )
@@ -49,15 +47,14 @@ from agents.common.cli import (
     check_bounds,
     check_choices,
     check_env_id,
-    parse_config,
-    run_entry_point,
 )
 from agents.common.devices import Device, resolve_device
-from agents.common.pictures import catch_gif
 from agents.common.schedules import linear_learning_rate
 from agents.common.torch_observations import TorchObservations
+from agents.ram.checkpoints import check_same_model, load_model, model_state
 from agents.ram.evaluation import catch_rate
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
+from agents.ram.pictures import catch_gif
 from ram_env.atomic import write_text_atomically
 from ram_env.catch import GlimpseCatchEnv
 
@@ -181,7 +178,14 @@ def main(config: Config) -> dict:
     schedule = linear_learning_rate(
         optimizer, config.final_learning_rate, config.epochs * batches_per_epoch
     )
-    run = start_or_resume(run_dir, config, model, optimizer, schedule)
+    run = start_or_resume(
+        run_dir,
+        config,
+        model,
+        optimizer,
+        schedule,
+        check_model=lambda saved, path: check_same_model(saved["ram_config"], ram_config, path),
+    )
     started = time.time() - run.seconds
 
     with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
@@ -303,12 +307,3 @@ def advantages_and_returns(
         running = errors[:, t] + gae_lambda * running
         advantages[:, t] = running
     return advantages, advantages + baselines
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

@@ -6,11 +6,11 @@
 Every epoch: one pass of training episodes, then the error on the fixed validation split; the
 model with the lowest validation error is kept. At the end: the error on the fixed test split
 with one sampled trajectory per image (the number to report), and, labelled as such, with the
-mean-location policy and averaged over ``--mc-samples`` trajectories. A run shorter than the
-task's full-length ones ends with a line saying how far it is from one, and which command gives
-one with the paper's number beside ours. Everything goes to
-``runs/<run-name>/``; ``--resume`` continues a stopped run from its last checkpoint with the
-results it would have had.
+mean-location policy and averaged over ``--mc-samples`` trajectories. The command
+(``ram-train-reinforce``) ends a run shorter than the task's full-length ones with a line saying
+how far it is from one, and which command gives one with the paper's number beside ours.
+Everything goes to ``runs/<run-name>/``; ``--resume`` continues a stopped run from its last
+checkpoint with the results it would have had.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ import ram_env  # registers the ids
 from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
-    load_model,
-    model_state,
     resumable,
     start_or_resume,
 )
@@ -41,16 +39,16 @@ from agents.common.cli import (
     check_bounds,
     check_choices,
     check_env_id,
-    parse_config,
-    run_entry_point,
 )
 from agents.common.devices import Device, Precision, autocast, compile_step, resolve_device
 from agents.common.errors import InvalidSetting
-from agents.common.pictures import glimpse_gif, learning_curve
+from agents.common.pictures import learning_curve
 from agents.common.schedules import interpolate, linear_learning_rate
-from agents.experiments import paper_tables
-from agents.ram.evaluation import error_rates, make_envs
+from agents.common.torch_observations import make_torch_envs
+from agents.ram.checkpoints import check_same_model, load_model, model_state
+from agents.ram.evaluation import error_rates
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
+from agents.ram.pictures import glimpse_gif
 from agents.ram.reinforce import location_generator, play, update
 from ram_env.atomic import write_text_atomically
 from ram_env.env import GlimpseEnv
@@ -195,7 +193,14 @@ def main(config: Config) -> dict:
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
     leave_one_out = config.replicas if config.baseline == "leave_one_out" else 0
 
-    run = start_or_resume(run_dir, config, model, optimizer, schedule)
+    run = start_or_resume(
+        run_dir,
+        config,
+        model,
+        optimizer,
+        schedule,
+        check_model=lambda saved, path: check_same_model(saved["ram_config"], ram_config, path),
+    )
     started = time.time() - run.seconds
     writer = SummaryWriter(run_dir / "tensorboard")
 
@@ -204,7 +209,7 @@ def main(config: Config) -> dict:
             # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
             # exactly as the uninterrupted one would have.
             torch.manual_seed(config.seed * 100_003 + epoch)
-            envs = make_envs(config.env_id, config.batch_size, "train", device, **env_kwargs)
+            envs = make_torch_envs(config.env_id, config.batch_size, "train", device, **env_kwargs)
             envs.reset(seed=config.seed * 100_003 + epoch)
             generator = location_generator(config.seed, epoch)  # used by random locations only
             totals = {"loss": 0.0, "reward": 0.0}
@@ -278,6 +283,7 @@ def main(config: Config) -> dict:
     )
     results = {
         "env_id": config.env_id,
+        "num_glimpses": probe.config.num_glimpses,
         "epochs": config.epochs,
         "random_locations": config.random_locations,
         "location_std_start_end": [start_std, final_std],
@@ -308,31 +314,7 @@ def main(config: Config) -> dict:
         )
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
-    if short := short_run_line(config, probe.config.num_glimpses, test["single"]):
-        print(short)
     return results
-
-
-def short_run_line(config: Config, num_glimpses: int, test_error: float) -> str | None:
-    """For a run shorter than its task's full-length runs (paper_tables.TASKS): how far it is
-    from one and the command that trains one. None for a full-length run or another task."""
-    table = paper_tables.table_of(config.env_id)
-    if table is None:
-        return None
-    row = f"ram{num_glimpses}"
-    full = paper_tables.full_epochs(table, row)
-    full_episodes = paper_tables.FULL_EPISODES_PER_EPOCH
-    if config.epochs >= full and config.episodes_per_epoch >= full_episodes:
-        return None
-    reported = paper_tables.PAPER[table].get(row)
-    paper = f"; the paper's with {num_glimpses} glimpses: {reported.error}%" if reported else ""
-    rows = f" --rows {row}" if reported else ""
-    return (
-        f"A short run: {config.epochs} epochs of {config.episodes_per_epoch:,} episodes, where "
-        f"a full-length run has {full} of {full_episodes:,} (test error {test_error:.2f}% "
-        f"here{paper}). A full-length run, beside the paper's number: "
-        f"python examples/reproduce_paper.py --table {table}{rows}"
-    )
 
 
 def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
@@ -409,12 +391,3 @@ def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimi
             fused=True,
         )
     return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=True)
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()

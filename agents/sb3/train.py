@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 import ram_env  # registers the ids
 from agents.common.checkpoints import check_run_folder, check_same_settings, saved_kind, write_csv
-from agents.common.cli import check_bounds, check_choices, parse_config, run_entry_point
+from agents.common.cli import check_bounds, check_choices
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import Interrupted, InvalidSetting, UnusableFile
 from agents.sb3.algorithms import ALGORITHMS, AlgorithmName, evaluate, make_model
@@ -325,12 +325,3 @@ def glimpse_gains(config: Config) -> tuple[int, ...] | None:
     if sums is None:
         sums = config.env_id in ram_env.CATCH_ENV_IDS
     return gym.make(config.env_id).unwrapped.sensor.pixels_per_value if sums else None
-
-
-def cli(argv: list[str] | None = None) -> None:
-    """The command line: flags from ``Config``, a usage error as one line (exit status 2)."""
-    run_entry_point(main, parse_config(Config, argv, description=__doc__.splitlines()[0]))
-
-
-if __name__ == "__main__":
-    cli()
