@@ -245,7 +245,7 @@ def test_the_location_std_is_the_tasks_unless_given():
     stds = train_reinforce.location_stds
     config = train_reinforce.Config
     assert stds(config(), "cluttered") == (0.25, 0.1)  # explore first, then look precisely
-    assert stds(config(), "mnist") == (0.15, 0.05)  # session 9's screening
+    assert stds(config(), "mnist") == (0.15, 0.05)  # the screening in docs/RESULTS.md
     assert stds(config(location_std=0.2), "cluttered") == (0.2, 0.2)  # given alone: fixed
     assert stds(config(final_location_std=0.05), "cluttered") == (0.25, 0.05)
     assert stds(config(location_std=0.3, final_location_std=0.2), "mnist") == (0.3, 0.2)
@@ -365,7 +365,7 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, mes
 
 def test_the_first_glimpse_is_learned_unless_there_is_no_location_policy():
     first, config = train_reinforce.first_glimpse, train_reinforce.Config
-    assert first(config()) == "learned"  # session 9's screening
+    assert first(config()) == "learned"  # the screening in docs/RESULTS.md
     assert first(config(random_locations=True)) == "env"  # the paper's random-glimpse row
     assert first(config(first_glimpse="centre")) == "centre"
 

@@ -24,7 +24,7 @@ Full-length runs (the defaults; times measured on this project's 2-core machine)
 
 - RAM: 400 epochs on 28x28 MNIST (about 7 s per epoch at 6 glimpses), 300 epochs on the 60x60
   and 100x100 tasks (about 12 s per epoch on 60x60 and 14 s on 100x100 at 8 glimpses), with
-  the training script's defaults otherwise: the learned first glimpse (since session 9), the
+  the training script's defaults otherwise: the learned first glimpse, the
   task's location std (0.15 falling to 0.05 on MNIST; 0.25 falling to 0.1 on the larger
   canvases) and the REINFORCE gradient into the core
   (``--reinforce-core-weight 1``), which docs/RESULTS.md found to matter most on the cluttered

@@ -50,7 +50,7 @@ def load_model(
 def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
     """SettingsChanged unless the RAM saved at ``path`` had ``current``'s settings (the location std
     apart: the trainer changes it every batch). A default that changed since the run began
-    (say, the learned first glimpse of session 9) would otherwise change a resumed run silently;
+    (say, the learned first glimpse, once the env's) would otherwise change a resumed run silently;
     settings missing from ``saved`` count as what they were before they existed, RAMConfig's
     defaults."""
     saved = {**dataclasses.asdict(RAMConfig()), **saved}
@@ -63,5 +63,5 @@ def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)
         raise SettingsChanged(
             f"{path} holds a model with other settings ({details}); resume it with the code "
-            "that began it (a run begun before session 9 had the env's first glimpse)"
+            "that began it"
         )

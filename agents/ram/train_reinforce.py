@@ -55,7 +55,7 @@ from ram_env.env import GlimpseEnv
 
 # Location std (start, end) by task kind, in units of half the canvas; measured in
 # docs/RESULTS.md. On a digit-sized canvas every glimpse is near the digit: 0.15 falling to 0.05
-# (session 9's screening: 5.74% -> 3.33% at 2 glimpses). On larger canvases the policy must first
+# (screening: 5.74% -> 3.33% at 2 glimpses). On larger canvases the policy must first
 # find the digit (explore widely), then look precisely (0.25 -> 0.1; -> 0.05 made no difference).
 TASK_STDS: dict[str, tuple[float, float]] = {
     "mnist": (0.15, 0.05),
@@ -109,7 +109,7 @@ class Config:
     first_glimpse: Literal["env", "centre", "learned"] | None = None
     """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
     canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
-    by REINFORCE; see agents/ram/model.py). None: "learned" (session 9's screening), or "env" with
+    by REINFORCE; see agents/ram/model.py). None: "learned" (better in docs/RESULTS.md's screening), or "env" with
     random_locations (no location policy)."""
     replicas: int = 1
     """Training episodes per canvas in a batch: each canvas is shown to this many envs, which

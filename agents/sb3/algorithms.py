@@ -174,7 +174,7 @@ ALGORITHMS: dict[str, Algorithm] = {
     # DQN: one Discrete action (grid cell x label, ram_env.wrappers.DiscreteActions). A gradient
     # step of 256 transitions every 4 steps of the 16 envs: each transition is replayed about 4
     # times, as PPO passes 4 times over each (with a step every time, 16 times: a 2M-step run
-    # on Catch would spend about 8 hours in gradient steps here, by a session-15 timing).
+    # on Catch would spend about 8 hours in gradient steps here, by one timing on a CPU).
     "dqn": Algorithm(
         "dqn",
         "MultiInputPolicy",
