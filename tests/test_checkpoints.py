@@ -93,3 +93,40 @@ def test_the_run_folder_is_checked_before_anything_is_loaded(tmp_path):
     with pytest.raises(RunExists, match="exists: pass --resume to continue it"):
         check_run_folder(tmp_path / "empty", resume=False)
     check_run_folder(tmp_path / "empty", resume=True)
+
+
+def test_a_resumed_run_says_from_which_epoch(tmp_path, capsys):
+    import dataclasses
+
+    from agents.common.checkpoints import start_or_resume
+
+    @dataclasses.dataclass
+    class Settings:
+        epochs: int = 3
+        resume: bool = False
+
+    def begin(resume: bool):
+        model = torch.nn.Linear(2, 1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        schedule = torch.optim.lr_scheduler.LinearLR(optimizer, total_iters=3)
+        run = start_or_resume(tmp_path, Settings(resume=resume), model, optimizer, schedule)
+        return run, model, optimizer, schedule
+
+    run, model, optimizer, schedule = begin(resume=False)
+    for epoch in (1, 2):
+        finish_epoch(
+            tmp_path,
+            run,
+            {"epoch": epoch, "val_error": 5.0},
+            lambda **extra: {"model": model.state_dict(), **extra},
+            {
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "config": dataclasses.asdict(Settings()),
+            },
+            seconds=1.0,
+        )
+    capsys.readouterr()
+    resumed, *_ = begin(resume=True)
+    assert resumed.first_epoch == 3
+    assert capsys.readouterr().out == f"resuming {tmp_path} from epoch 3 of 3\n"

@@ -44,9 +44,10 @@ from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
     resumable,
+    rounded,
     start_or_resume,
 )
-from agents.common.cli import check_choices
+from agents.common.cli import check_bounds, check_choices
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.schedules import linear_learning_rate
@@ -89,6 +90,17 @@ class Config:
 
 def main(config: Config) -> dict:
     check_choices(config)
+    check_bounds(
+        config,
+        at_least={
+            "epochs": 1,
+            "images_per_epoch": 1,
+            "batch_size": 1,
+            "eval_batch_size": 1,
+            "threads": 0,
+        },
+        above={"learning_rate": 0, "final_learning_rate": 0},
+    )
     if config.threads:
         torch.set_num_threads(config.threads)
     run_name = config.run_name or f"{config.env_id}-{config.model}-seed{config.seed}"
@@ -140,16 +152,18 @@ def main(config: Config) -> dict:
     best_model, _ = load_baseline(run_dir / "best.pt")
     best_model.to(device)
     test = canvas_source(config.env_id, "test")
-    results = {
-        "env_id": config.env_id,
-        "model": config.model,
-        "epochs": config.epochs,
-        "num_parameters": count_parameters(best_model),
-        "best_epoch": min(run.history, key=lambda row: row["val_error"])["epoch"],
-        "best_val_error": run.best_val,
-        "test_error": error_rate(best_model, test, config.eval_batch_size),
-        "wall_seconds": time.time() - started,
-    }
+    results = rounded(
+        {
+            "env_id": config.env_id,
+            "model": config.model,
+            "epochs": config.epochs,
+            "num_parameters": count_parameters(best_model),
+            "best_epoch": min(run.history, key=lambda row: row["val_error"])["epoch"],
+            "best_val_error": run.best_val,
+            "test_error": error_rate(best_model, test, config.eval_batch_size),
+            "wall_seconds": time.time() - started,
+        }
+    )
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")

@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -125,6 +126,18 @@ def finish_epoch(
     write_csv(run_dir / "metrics.csv", progress.history)
 
 
+def rounded(value: Any, digits: int = 6) -> Any:
+    """``value`` with every float in it (in dicts and lists too) rounded to ``digits``
+    significant digits: results files show 4.27, not 4.2700000000000005."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
 def check_run_folder(run_dir: Path, resume: bool) -> None:
     """RunMissing if ``resume`` asks for a run folder that does not exist; RunExists if a new
     run would go into a folder that already holds files. Trainers call it first, before they
@@ -174,6 +187,10 @@ def start_or_resume(
             checkpoint["history"],
             checkpoint["seconds"],
         )
+        if progress.first_epoch <= config.epochs:
+            print(f"resuming {run_dir} from epoch {progress.first_epoch} of {config.epochs}")
+        else:
+            print(f"resuming {run_dir}: its {config.epochs} epochs are done")
     else:
         check_run_folder(run_dir, config.resume)
         if config.resume:  # begun, but stopped before its first checkpoint
@@ -211,4 +228,8 @@ def load_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged file
-        raise UnusableFile(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+        # Not torch's message: it may advise weights_only=False, which runs the file's code.
+        raise UnusableFile(
+            f"{path}: unreadable checkpoint (damaged, truncated, or not written by a trainer "
+            "of this package)"
+        ) from exc

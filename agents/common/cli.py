@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import math
 import re
 import sys
 import types
@@ -20,6 +21,8 @@ from gymnasium.envs.registration import load_env_creator
 
 import ram_env
 from agents.common.errors import Interrupted, InvalidSetting, UsageError
+from ram_env.download import MnistUnavailableError
+from ram_env.idx import MnistDataError
 
 T = TypeVar("T")
 
@@ -99,8 +102,8 @@ def check_bounds(
     at_most: dict[str, float] | None = None,
 ) -> None:
     """InvalidSetting naming the flag unless each field of ``config`` named in ``at_least`` is at
-    least its bound, each in ``above`` above it and each in ``at_most`` at most it (None
-    values are not checked)."""
+    least its bound, each in ``above`` above it and each in ``at_most`` at most it, and each a
+    finite number (None values are not checked)."""
     for bounds, relation, fails in (
         (at_least, ">=", float.__lt__),
         (above or {}, ">", float.__le__),
@@ -108,8 +111,14 @@ def check_bounds(
     ):
         for name, bound in bounds.items():
             value = getattr(config, name)
-            if value is not None and fails(float(value), float(bound)):
-                flag = "--" + name.replace("_", "-")
+            if value is None:
+                continue
+            flag = "--" + name.replace("_", "-")
+            if not math.isfinite(value):
+                raise InvalidSetting(
+                    f"{flag} must be a finite number {relation} {bound:g}, got {value!r}"
+                )
+            if fails(float(value), float(bound)):
                 raise InvalidSetting(f"{flag} must be {relation} {bound:g}, got {value!r}")
 
 
@@ -130,14 +139,15 @@ def check_env_id(env_id: str, env_class: type, family_ids: tuple[str, ...]) -> N
 
 
 def run_entry_point(main: Callable[..., T], *args: object) -> T:
-    """Call a script's ``main(*args)``; a UsageError it raises (a bad flag, file or run folder)
-    becomes ``error: <message>`` on stderr and exit status 2, like argparse's own errors,
+    """Call a script's ``main(*args)``; a UsageError it raises (a bad flag, file or run folder),
+    or MNIST files that are damaged or cannot be fetched, becomes ``error: <message>`` on one
+    line of stderr and exit status 2, like argparse's own errors,
     instead of a traceback; a run stopped by Ctrl-C (Interrupted) becomes ``interrupted: <how
     to continue>`` and status 130. Returns what ``main`` returned."""
     try:
         return main(*args)
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (UsageError, MnistDataError, MnistUnavailableError) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
         raise SystemExit(2) from None
     except Interrupted as stop:
         print(f"interrupted: {stop}", file=sys.stderr)

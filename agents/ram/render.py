@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
+import torch
 import tyro
 
 import ram_env
@@ -35,12 +36,16 @@ class Config:
     """Which test images (or games) to draw instead, by index in the test split (0 to 9,999)."""
     seed: int = 0
     """Seeds the sampled trajectories."""
+    threads: int = 0
+    """Torch CPU threads (0: torch's default)."""
     device: Device = "auto"
     """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def main(config: Config) -> None:
-    check_bounds(config, at_least={"episodes": 1})
+    check_bounds(config, at_least={"episodes": 1, "threads": 0})
+    if config.threads:
+        torch.set_num_threads(config.threads)
     model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
     is_catch = env_id in ram_env.CATCH_ENV_IDS
     if config.indices is not None:

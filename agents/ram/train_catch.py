@@ -41,6 +41,7 @@ from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
     resumable,
+    rounded,
     start_or_resume,
 )
 from agents.common.cli import (
@@ -249,15 +250,17 @@ def main(config: Config) -> dict:
             print(f"epoch {epoch}: val catch rate {val:.2f}% (greedy), {row['seconds']:.0f} s")
 
     model, _, _ = load_model(run_dir / "best.pt", device)
-    results = {
-        "env_id": config.env_id,
-        "epochs": config.epochs,
-        "training_games": config.epochs * batches_per_epoch * config.batch_size,
-        "device": device.type,
-        "best_val_catch_rate": 100 - run.best_val,
-        "test_catch_rate_greedy": catch_rate(model, config.env_id, "test", config.eval_envs),
-        "wall_seconds": time.time() - started,
-    }
+    results = rounded(
+        {
+            "env_id": config.env_id,
+            "epochs": config.epochs,
+            "training_games": config.epochs * batches_per_epoch * config.batch_size,
+            "device": device.type,
+            "best_val_catch_rate": 100 - run.best_val,
+            "test_catch_rate_greedy": catch_rate(model, config.env_id, "test", config.eval_envs),
+            "wall_seconds": time.time() - started,
+        }
+    )
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     if config.gif_games:
         catch_gif(model, config.env_id, run_dir / "games.gif", episodes=config.gif_games)

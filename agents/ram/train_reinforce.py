@@ -33,6 +33,7 @@ from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
     resumable,
+    rounded,
     start_or_resume,
 )
 from agents.common.cli import (
@@ -109,8 +110,8 @@ class Config:
     first_glimpse: Literal["env", "centre", "learned"] | None = None
     """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
     canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
-    by REINFORCE; see agents/ram/model.py). None: "learned" (better in docs/RESULTS.md's screening), or "env" with
-    random_locations (no location policy)."""
+    by REINFORCE; see agents/ram/model.py). None: "learned" (better in docs/RESULTS.md's
+    screening), or "env" with random_locations (no location policy)."""
     replicas: int = 1
     """Training episodes per canvas in a batch: each canvas is shown to this many envs, which
     sample their own trajectories (must divide batch_size)."""
@@ -281,22 +282,24 @@ def main(config: Config) -> dict:
         seed=0,
         **env_kwargs,
     )
-    results = {
-        "env_id": config.env_id,
-        "num_glimpses": probe.config.num_glimpses,
-        "epochs": config.epochs,
-        "random_locations": config.random_locations,
-        "location_std_start_end": [start_std, final_std],
-        "device": device.type,
-        "precision": config.precision,
-        "best_val_error": run.best_val,
-        "test_error_single_trajectory": test["single"],
-        "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
-        "wall_seconds": time.time() - started,
-    }
+    results = rounded(
+        {
+            "env_id": config.env_id,
+            "num_glimpses": probe.config.num_glimpses,
+            "epochs": config.epochs,
+            "random_locations": config.random_locations,
+            "location_std_start_end": [start_std, final_std],
+            "device": device.type,
+            "precision": config.precision,
+            "best_val_error": run.best_val,
+            "test_error_single_trajectory": test["single"],
+            "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
+            "wall_seconds": time.time() - started,
+        }
+    )
     if "mc" in test:
         key = f"test_error_{config.mc_samples}_trajectories_averaged (not the paper's protocol)"
-        results[key] = test["mc"]
+        results[key] = rounded(test["mc"])
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))
     learning_curve(
         run_dir / "metrics.csv",

@@ -34,7 +34,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents.common.checkpoints import check_run_folder, check_same_settings, saved_kind, write_csv
+from agents.common.checkpoints import (
+    check_run_folder,
+    check_same_settings,
+    rounded,
+    saved_kind,
+    write_csv,
+)
 from agents.common.cli import check_bounds, check_choices
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import Interrupted, InvalidSetting, UnusableFile
@@ -303,15 +309,17 @@ def main(config: Config) -> dict:
         validation.validate()
     best, _ = load_saved(run / "best_model.zip", device)
     test = errors(best, config, ("test",))["test"]
-    results = {
-        "algo": config.algo,
-        "env_id": config.env_id,
-        "env_steps": int(model.num_timesteps),
-        "best_val_error": progress["best_val"],
-        "test_error_single_trajectory": test,
-        "train_seconds": progress["seconds"],
-        "wall_seconds": time.time() - validation.started,
-    }
+    results = rounded(
+        {
+            "algo": config.algo,
+            "env_id": config.env_id,
+            "env_steps": int(model.num_timesteps),
+            "best_val_error": progress["best_val"],
+            "test_error_single_trajectory": test,
+            "train_seconds": progress["seconds"],
+            "wall_seconds": time.time() - validation.started,
+        }
+    )
     write_text_atomically(run / "results.json", json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     print(f"wrote {run}")
