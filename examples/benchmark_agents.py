@@ -1,9 +1,10 @@
 """Train several agents on one Glimpse env with the same budget of env steps; write a table.
 
-Its settings, loop and results are in ``agents/benchmark_agents.py``; ``--help`` lists every flag.
+Its settings, loop and results are in
+``agents/experiments/benchmark_agents.py``; ``--help`` lists every flag.
 """
 
-from agents.benchmark_agents import cli
+from agents.commands import benchmark_agents
 
 if __name__ == "__main__":
-    cli()
+    benchmark_agents()

@@ -1,5 +1,5 @@
-"""The paper's compute claim, measured: the RAM's cost per image does not grow with the image; the
-networks that see every pixel (FC, conv) grow with it.
+"""The paper's compute claim, measured: the RAM's network cost per image does not grow with the
+image; the networks that see every pixel (FC, conv) grow with it.
 
     python examples/benchmark_compute.py                   # the table, on one CPU thread
     python examples/benchmark_compute.py --plot compute.png --json compute.json
@@ -7,9 +7,10 @@ networks that see every pixel (FC, conv) grow with it.
 For the RAM with the paper's glimpses (28x28: 8x8, one scale; 60x60: 12x12, three scales;
 100x100: 12x12, four scales), the FC nets and the conv net on the 28, 60 and 100 pixel canvases:
 parameters, FLOPs per classification (PyTorch's FLOP counter over the networks; a multiply-add
-counts 2; the RAM's glimpse sensor, which reads the same number of pixels whatever the canvas,
+counts 2; the RAM's glimpse sensor, whose cost follows its retina's scales and not the canvas,
 is not counted), and measured CPU time per image (a batch of images classified together, on one
-thread, canvases made beforehand; the RAM's time includes its sensor). Untrained weights: the
+thread, canvases made beforehand; the RAM's time includes its sensor, reading from canvases
+kept in a zero border as the environments keep them). Untrained weights: the
 cost does not depend on them.
 """
 
@@ -23,8 +24,8 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from agents.baselines import make_model
-from agents.ram import RAMConfig, RecurrentAttentionModel
+from agents.baselines.models import make_model
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from ram_env.sensor import GlimpseSensor
 
 CANVASES = {28: (8, 1), 60: (12, 3), 100: (12, 4)}
@@ -32,14 +33,13 @@ CANVASES = {28: (8, 1), 60: (12, 3), 100: (12, 4)}
 GLIMPSES = (2, 4, 6, 8)
 
 
-def ram_classify(
-    model: RecurrentAttentionModel, sensor: GlimpseSensor, canvases: np.ndarray, T: int
-):
-    """Class scores of ``canvases`` (B, H, W) uint8 after ``T`` glimpses, mean locations."""
-    state = model.initial_state(len(canvases))
-    location = model.location_policy(model.initial_hidden(len(canvases))).mean
+def ram_classify(model: RecurrentAttentionModel, sensor: GlimpseSensor, padded: np.ndarray, T: int):
+    """Class scores after ``T`` glimpses (mean locations) of the canvases in ``padded``, the
+    sensor's zero-bordered buffer, as the environments keep them."""
+    state = model.initial_state(len(padded))
+    location = model.location_policy(model.initial_hidden(len(padded))).mean
     for _ in range(T):
-        glimpse = torch.from_numpy(sensor(canvases, location.numpy()))
+        glimpse = torch.from_numpy(sensor.read(padded, location.numpy())[:, :, 0])
         state, hidden = model.step(glimpse, location, state)
         location = model.location_policy(hidden).mean
     return model.classify(hidden)
@@ -86,8 +86,10 @@ def measure(batch: int, repeats: int) -> list[dict]:
         config = RAMConfig(learned_first_location=True)
         ram = RecurrentAttentionModel((scales, patch, patch), 10, config).eval()
         retina = f"{patch}x{patch}, {scales} scale{'s' * (scales > 1)}"
+        padded = np.zeros(sensor.padded_shape(batch, side, side), np.uint8)
+        sensor.inner(padded)[..., 0] = canvases
         for T in GLIMPSES:
-            one, many = (ram, sensor, canvases[:1], T), (ram, sensor, canvases, T)
+            one, many = (ram, sensor, padded[:1], T), (ram, sensor, padded, T)
             rows.append(
                 row(side, f"RAM, {T} glimpses ({retina})", ram, ram_classify, one, many, **timing)
             )
@@ -132,7 +134,7 @@ def plot(rows: list[dict], path: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--batch", type=int, default=256, help="images classified together")
     parser.add_argument("--repeats", type=int, default=7, help="timed calls; the median counts")
     parser.add_argument("--plot", help="also draw the figures into this PNG")

@@ -24,10 +24,10 @@ import time
 import torch
 
 import ram_env  # noqa: F401  (registers the ids)
-from agents.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
-from agents.evaluation import make_envs
-from agents.ram import RAMConfig, RecurrentAttentionModel
-from agents.reinforce import play, update
+from agents.common.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
+from agents.common.torch_observations import make_torch_envs
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
+from agents.ram.reinforce import play, update
 
 ENV_IDS = ("GlimpseMNIST-v0", "GlimpseMNIST-Cluttered60-v0")
 EPOCH = 55_000
@@ -93,7 +93,7 @@ def time_batches(
     env_id: str, device: torch.device, precision: str, batch: int, batches: int, compiled: bool
 ) -> dict[str, float]:
     """ms per batch, the environment's share of it, and the floor, for one setting."""
-    envs = EnvTimer(make_envs(env_id, batch, "train", device))
+    envs = EnvTimer(make_torch_envs(env_id, batch, "train", device))
     envs.reset(seed=0)
     vector_env = envs.unwrapped
     torch.manual_seed(0)

@@ -5,10 +5,12 @@ what chance gives, what standing still gives, and what perfect play gives.
 """
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
-from agents.catch_players import PerfectPlayer, RandomPlayer
+from agents.baselines.catch_players import PerfectPlayer, RandomPlayer
+from agents.common.cli import parse_config
 from ram_env.catch import STAY, WholeScreen
 from ram_env.evaluation import evaluate_catch
 
@@ -19,9 +21,17 @@ def stay(observations: dict, episode_start: np.ndarray) -> dict:
     return {"location": np.zeros((n, 2), np.float32), "paddle": np.full(n, STAY)}
 
 
-def main() -> None:
+@dataclass
+class Config:
+    """Settings of the scripted players."""
+
+    seed: int = 0
+    """Seeds the random player."""
+
+
+def main(config: Config) -> dict:
     players = {
-        "random (seed 0)": (RandomPlayer(seed=0), None),
+        f"random (seed {config.seed})": (RandomPlayer(seed=config.seed), None),
         "stay": (stay, None),
         "whole screen, scripted (perfect play)": (PerfectPlayer(), WholeScreen),
     }
@@ -33,7 +43,8 @@ def main() -> None:
         for name, (policy, wrap) in players.items()
     }
     print(json.dumps(report, indent=2))
+    return report
 
 
 if __name__ == "__main__":
-    main()
+    main(parse_config(Config, description=__doc__.splitlines()[0]))

@@ -15,7 +15,8 @@ For a CleanRL user, what differs from ``ppo.py`` on today's Gymnasium (1.x):
 - ``final_info`` is a dict of arrays (Gymnasium 1.x): the success of ended episodes is
   ``infos["final_info"]["is_success"][infos["_final_info"]]``;
 - the test error is the fixed split's protocol, ``ram_env.evaluation.evaluate_policy``, with the
-  greedy policy, one episode per image.
+  greedy policy, one episode per image (on Catch, ``evaluate_catch``'s catch rate, one game per
+  fixed test game).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from gymnasium.vector import AutoresetMode
 from torch import nn
 from torch.distributions import Categorical
 
-import ram_env  # noqa: F401  (registers the ids)
-from ram_env.evaluation import evaluate_policy
+import ram_env  # registers the ids
+from ram_env.evaluation import evaluate_catch, evaluate_policy
 from ram_env.wrappers import GlimpseHistoryVector, GridActionsVector
 
 
@@ -189,18 +190,24 @@ def main(config: Config) -> dict:
         with torch.no_grad():
             return agent.act(flat(obs), greedy=True)[0].numpy()
 
-    test = evaluate_policy(
-        greedy_policy,
-        config.env_id,
-        "test",
-        num_envs=config.eval_envs,
-        wrap=lambda e: GridActionsVector(GlimpseHistoryVector(e), grid=(config.grid,) * 2),
-    )
+    def wrap(envs: gym.vector.VectorEnv) -> gym.vector.VectorEnv:
+        return GridActionsVector(GlimpseHistoryVector(envs), grid=(config.grid,) * 2)
+
+    if config.env_id in ram_env.CATCH_ENV_IDS:
+        test = evaluate_catch(
+            greedy_policy, config.env_id, "test", num_envs=config.eval_envs, wrap=wrap
+        )
+        tested = {"test_catch_rate_greedy_policy": test.catch_rate}
+    else:
+        test = evaluate_policy(
+            greedy_policy, config.env_id, "test", num_envs=config.eval_envs, wrap=wrap
+        )
+        tested = {"test_error_greedy_policy": test.error}
     results = {
         "env_id": config.env_id,
         "env_steps": updates * batch_size,
         "train_accuracy_last_1000_episodes": accuracy,
-        "test_error_greedy_policy": test.error,
+        **tested,
         "wall_seconds": time.time() - started,
     }
     print(json.dumps(results, indent=2))

@@ -1,9 +1,9 @@
 """A GIF of a trained RAM's glimpse trajectories on test images.
 
-Its flags and code are in ``agents/render_checkpoint.py``; ``--help`` lists every flag.
+Its flags and code are in ``agents/ram/render.py``; ``--help`` lists every flag.
 """
 
-from agents.render_checkpoint import cli
+from agents.commands import render_glimpses
 
 if __name__ == "__main__":
-    cli()
+    render_glimpses()

@@ -1,9 +1,10 @@
 """Reproduce one of the paper's result tables (Mnih et al. 2014, NIPS version): train every row.
 
-Its settings, loop and results are in ``agents/reproduce_paper.py``; ``--help`` lists every flag.
+Its settings, loop and results are in
+``agents/experiments/reproduce_paper.py``; ``--help`` lists every flag.
 """
 
-from agents.reproduce_paper import cli
+from agents.commands import reproduce_paper
 
 if __name__ == "__main__":
-    cli()
+    reproduce_paper()

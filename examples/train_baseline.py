@@ -1,9 +1,9 @@
 """Train one of the paper's comparison models (FC or conv net) on a Glimpse env's whole canvases.
 
-Its settings, loop and results are in ``agents/train_baseline.py``; ``--help`` lists every flag.
+Its settings, loop and results are in ``agents/baselines/train.py``; ``--help`` lists every flag.
 """
 
-from agents.train_baseline import cli
+from agents.commands import train_baseline
 
 if __name__ == "__main__":
-    cli()
+    train_baseline()

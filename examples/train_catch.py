@@ -1,9 +1,9 @@
 """Train the Recurrent Attention Model to play Catch (GlimpseCatch-v0) from the reward alone.
 
-Its settings, loop and results are in ``agents/train_catch.py``; ``--help`` lists every flag.
+Its settings, loop and results are in ``agents/ram/train_catch.py``; ``--help`` lists every flag.
 """
 
-from agents.train_catch import cli
+from agents.commands import train_catch
 
 if __name__ == "__main__":
-    cli()
+    train_catch()

@@ -4,7 +4,7 @@ The env's action is ``Dict(location, label)`` and its glimpse a ``(k, g, g)`` bo
 neither (no Dict actions; Box observations must be 1-D vectors or ``uint8`` images of at least
 36 x 36). Two kinds of wrappers fix that, each for a single env (``gym.Env``) and for a vector
 env (``gym.vector.VectorEnv``, in any autoreset mode, and so for the SB3 adapter in
-``agents.sb3_vec_env``):
+``agents.sb3.vec_env``):
 
 Actions
 - :class:`FlatActions`: ``Box(-1, 1, (2 + n_classes,))``; location = the first two values,
@@ -28,7 +28,7 @@ The same wrappers serve Catch (``GlimpseCatch-v0``), whose discrete action is ``
 moves) where the classification envs have ``label``: "the label" below is whichever the env has.
 
 ``wrap_for_sb3(env, actions="grid", history=True)`` applies one of each;
-``agents.sb3_vec_env.make_sb3_vec_env`` takes the same arguments (its ``actions=None``, the
+``agents.sb3.vec_env.make_sb3_vec_env`` takes the same arguments (its ``actions=None``, the
 default, leaves the env unwrapped).
 """
 

@@ -1,5 +1,6 @@
-"""agents/baselines.py and agents/train_baseline.py: the paper's supervised comparison models
-see the env's own canvases, learn, measure error on whole fixed splits, and resume after a kill."""
+"""agents/baselines/models.py and agents/baselines/train.py: the paper's supervised
+comparison models see the env's own canvases, learn, measure error on whole fixed
+splits, and resume after a kill."""
 
 import json
 import math
@@ -18,7 +19,7 @@ from conftest import requires_mnist
 torch = pytest.importorskip("torch")
 
 import ram_env  # noqa: E402
-from agents.baselines import (  # noqa: E402
+from agents.baselines.models import (  # noqa: E402
     MODELS,
     canvas_source,
     error_rate,
@@ -28,12 +29,13 @@ from agents.baselines import (  # noqa: E402
     train_epoch,
     training_batches,
 )
-from agents.checkpoints import load_checkpoint, save_atomically  # noqa: E402
-from agents.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E402
+from agents.common.checkpoints import load_checkpoint, save_atomically  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
+from agents.common.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_baseline.py"
-from agents import train_baseline  # noqa: E402
+from agents.baselines import train as train_baseline  # noqa: E402
 
 # A short run whose epochs last long enough (a third of a second) to be killed in the middle.
 TINY = [
@@ -186,10 +188,10 @@ def test_bad_input_is_refused_clearly(tmp_path, capsys):
         canvas_source("CartPole-v1", "test")
     where = ["--runs-dir", str(tmp_path), "--run-name", "r"]
     with pytest.raises(SystemExit) as refused:  # a choice the Literal does not offer
-        train_baseline.parse_config(train_baseline.Config, ["--model", "mlp", *where])
+        parse_config(train_baseline.Config, ["--model", "mlp", *where])
     assert refused.value.code == 2
     assert "invalid choice 'mlp' for argument '--model'" in capsys.readouterr().err
-    config = train_baseline.parse_config(train_baseline.Config, ["--env-id", "MNIST-v0", *where])
+    config = parse_config(train_baseline.Config, ["--env-id", "MNIST-v0", *where])
     with pytest.raises(InvalidSetting, match="unknown env id 'MNIST-v0'"):
         train_baseline.main(config)
     with pytest.raises(InvalidSetting, match="--model must be one of fc64, fc256, conv"):
@@ -199,7 +201,7 @@ def test_bad_input_is_refused_clearly(tmp_path, capsys):
 
 def test_help_lists_every_setting(capsys):
     with pytest.raises(SystemExit):
-        train_baseline.parse_config(train_baseline.Config, ["--help"])
+        parse_config(train_baseline.Config, ["--help"])
     text = capsys.readouterr().out
     for field in fields(train_baseline.Config):
         assert "--" + field.name.replace("_", "-") in text
@@ -225,7 +227,7 @@ def outcome(run_dir: Path) -> tuple[list[list[str]], dict, dict]:
 def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     common = [*TINY, "--runs-dir", str(tmp_path)]
     whole = train_baseline.main(
-        train_baseline.parse_config(train_baseline.Config, [*common, "--run-name", "whole"])
+        parse_config(train_baseline.Config, [*common, "--run-name", "whole"])
     )
     process = subprocess.Popen(
         [sys.executable, str(SCRIPT), *common, "--run-name", "killed"],
@@ -268,13 +270,13 @@ def test_existing_runs_are_refused_unless_resumed_with_the_same_settings(tmp_pat
     run_dir.mkdir()
     (run_dir / "notes.txt").write_text("mine")
     args = [*TINY, "--runs-dir", str(tmp_path), "--run-name", "run"]
-    config = train_baseline.parse_config(train_baseline.Config, args)
+    config = parse_config(train_baseline.Config, args)
     with pytest.raises(RunExists, match="exists: pass --resume"):
         train_baseline.main(config)
 
-    other = train_baseline.parse_config(train_baseline.Config, [*args, "--model", "fc256"])
+    other = parse_config(train_baseline.Config, [*args, "--model", "fc256"])
     save_atomically({"config": asdict(other)}, run_dir / "checkpoint.pt")
-    resume = train_baseline.parse_config(train_baseline.Config, [*args, "--resume"])
+    resume = parse_config(train_baseline.Config, [*args, "--resume"])
     with pytest.raises(SettingsChanged, match="other settings \\(model: 'fc256' -> 'fc64'\\)"):
         train_baseline.main(resume)
     assert sorted(path.name for path in run_dir.iterdir()) == ["checkpoint.pt", "notes.txt"]

@@ -1,4 +1,5 @@
-"""agents/benchmark_agents.py: the table it writes, and rerunning skips finished rows."""
+"""agents/experiments/benchmark_agents.py:
+the table it writes, and rerunning skips finished rows."""
 
 import json
 import statistics
@@ -12,8 +13,8 @@ pytest.importorskip("sb3_contrib")
 pytest.importorskip("tensorboard")
 pytest.importorskip("matplotlib")
 
-from agents import benchmark_agents
-from agents.errors import InvalidSetting
+from agents.common.errors import InvalidSetting
+from agents.experiments import benchmark_agents
 
 
 @requires_mnist

@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 import ram_env
-from agents.catch_players import PerfectPlayer, RandomPlayer, landing_columns
+from agents.baselines.catch_players import PerfectPlayer, RandomPlayer, landing_columns
 from ram_env.catch import LEFT, RIGHT, STAY, GlimpseCatchEnv, GlimpseCatchVectorEnv, WholeScreen
 from ram_env.evaluation import evaluate_catch
 from ram_env.wrappers import wrap_for_sb3
@@ -350,7 +350,7 @@ def test_the_sb3_wrappers_take_catchs_paddle_and_match_sync_vector_env(actions, 
 
 def test_the_sb3_adapter_plays_catch_and_reports_catches():
     pytest.importorskip("stable_baselines3")
-    from agents.sb3_vec_env import make_sb3_vec_env
+    from agents.sb3.vec_env import make_sb3_vec_env
 
     venv = make_sb3_vec_env("GlimpseCatch-v0", num_envs=4, actions="discrete")
     venv.seed(0)

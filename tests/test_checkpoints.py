@@ -1,4 +1,4 @@
-"""agents/checkpoints.py: what every trainer writes after an epoch, and reading it back."""
+"""agents/common/checkpoints.py: what every trainer writes after an epoch, and reading it back."""
 
 import csv
 import zipfile
@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agents.checkpoints import (  # noqa: E402
+from agents.common.checkpoints import (  # noqa: E402
     Progress,
     check_run_folder,
     check_same_settings,
@@ -15,7 +15,7 @@ from agents.checkpoints import (  # noqa: E402
     load_checkpoint,
     saved_kind,
 )
-from agents.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
+from agents.common.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
 
 
 def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(tmp_path):
@@ -67,7 +67,7 @@ def test_a_file_of_the_other_kind_is_named_with_the_command_that_reads_it(tmp_pa
     with pytest.raises(UnusableFile, match=r"best_model\.zip: a Stable-Baselines3 model, not"):
         load_checkpoint(tmp_path / "best_model.zip")
     pytest.importorskip("stable_baselines3")
-    from agents.train_sb3 import load_saved
+    from agents.sb3.train import load_saved
 
     (tmp_path / "config.json").write_text('{"env_id": "GlimpseMNIST-v0", "epochs": 3}')  # a RAM's
     with pytest.raises(UnusableFile, match=r"best\.pt: a RAM or baseline checkpoint, not"):
@@ -93,3 +93,40 @@ def test_the_run_folder_is_checked_before_anything_is_loaded(tmp_path):
     with pytest.raises(RunExists, match="exists: pass --resume to continue it"):
         check_run_folder(tmp_path / "empty", resume=False)
     check_run_folder(tmp_path / "empty", resume=True)
+
+
+def test_a_resumed_run_says_from_which_epoch(tmp_path, capsys):
+    import dataclasses
+
+    from agents.common.checkpoints import start_or_resume
+
+    @dataclasses.dataclass
+    class Settings:
+        epochs: int = 3
+        resume: bool = False
+
+    def begin(resume: bool):
+        model = torch.nn.Linear(2, 1)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        schedule = torch.optim.lr_scheduler.LinearLR(optimizer, total_iters=3)
+        run = start_or_resume(tmp_path, Settings(resume=resume), model, optimizer, schedule)
+        return run, model, optimizer, schedule
+
+    run, model, optimizer, schedule = begin(resume=False)
+    for epoch in (1, 2):
+        finish_epoch(
+            tmp_path,
+            run,
+            {"epoch": epoch, "val_error": 5.0},
+            lambda **extra: {"model": model.state_dict(), **extra},
+            {
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "config": dataclasses.asdict(Settings()),
+            },
+            seconds=1.0,
+        )
+    capsys.readouterr()
+    resumed, *_ = begin(resume=True)
+    assert resumed.first_epoch == 3
+    assert capsys.readouterr().out == f"resuming {tmp_path} from epoch 3 of 3\n"

@@ -1,5 +1,5 @@
-"""agents/cli.py: command-line flags built from a dataclass (tyro) and its field docstrings, choice
-and range checks, and the entry point that reports a usage error in one line."""
+"""agents/common/cli.py: command-line flags built from a dataclass (tyro) and its field docstrings,
+choice and range checks, and the entry point that reports a usage error in one line."""
 
 import configparser
 import dataclasses
@@ -13,8 +13,8 @@ from typing import Literal
 import pytest
 
 import ram_env
-from agents.cli import check_bounds, check_choices, choices, parse_config, run_entry_point
-from agents.errors import InvalidSetting, RunExists
+from agents.common.cli import check_bounds, check_choices, choices, parse_config, run_entry_point
+from agents.common.errors import InvalidSetting, RunExists
 
 
 @dataclass
@@ -171,7 +171,14 @@ def test_every_console_script_names_a_callable_that_prints_the_version(capsys):
 
 @pytest.mark.parametrize(
     "module",
-    ["train_reinforce", "train_baseline", "train_sb3", "reproduce_paper", "benchmark_agents"],
+    [
+        "ram.train_reinforce",
+        "ram.train_catch",
+        "baselines.train",
+        "sb3.train",
+        "experiments.reproduce_paper",
+        "experiments.benchmark_agents",
+    ],
 )
 def test_each_flag_of_each_trainer_shows_its_default_once(module, capsys, monkeypatch):
     pytest.importorskip("torch")

@@ -1,4 +1,5 @@
-"""agents.devices: device choice, bf16 autocast with float32 outputs, compiled steps = eager."""
+"""agents.common.devices: device choice, bf16 autocast with float32 outputs,
+compiled steps = eager."""
 
 import pytest
 
@@ -6,9 +7,9 @@ torch = pytest.importorskip("torch")
 
 from test_ram_agent import TINY, tiny_envs  # noqa: E402
 
-from agents.devices import autocast, compile_step, resolve_device  # noqa: E402
-from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
-from agents.reinforce import losses, play  # noqa: E402
+from agents.common.devices import autocast, compile_step, resolve_device  # noqa: E402
+from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
+from agents.ram.reinforce import losses, play  # noqa: E402
 
 
 def test_auto_takes_an_accelerator_when_there_is_one_else_the_cpu():

@@ -136,7 +136,7 @@ ARTEFACTS = {
     # file, made in seconds (an untrained model of the same algorithm and spaces).
     "logs/ppo/GlimpseMNIST-v0_1/GlimpseMNIST-v0.zip": (
         "from stable_baselines3 import PPO\n"
-        "from agents.sb3_vec_env import make_sb3_vec_env\n"
+        "from agents.sb3.vec_env import make_sb3_vec_env\n"
         "PPO('MultiInputPolicy', make_sb3_vec_env('GlimpseMNIST-v0', actions='grid'))"
         ".save('logs/ppo/GlimpseMNIST-v0_1/GlimpseMNIST-v0.zip')\n"
     ),

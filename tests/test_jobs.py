@@ -1,5 +1,6 @@
-"""agents/jobs.py: independent jobs one after another, or through a local Ray (when installed:
-``pip install -e ".[ray]"``), give the same results; the benchmark runs its runs either way."""
+"""agents/common/jobs.py: independent jobs one after another, or through a local Ray (when
+installed: ``pip install -e ".[ray]"``), give the same results; the benchmark runs its runs
+either way."""
 
 import json
 import statistics
@@ -7,8 +8,8 @@ import statistics
 import pytest
 from conftest import requires_mnist
 
-from agents.errors import InvalidSetting
-from agents.jobs import Job, RaySettings, run_jobs
+from agents.common.errors import InvalidSetting
+from agents.common.jobs import Job, RaySettings, run_jobs
 
 
 # Jobs' functions must be module-level Python functions that Ray's workers can import (not
@@ -48,7 +49,7 @@ def test_a_local_ray_gives_the_same_results_and_the_jobs_own_errors(local_ray):
     ]
     assert sorted(done) == ["j1", "j2", "j3"]
     pytest.importorskip("torch")
-    from agents import train_reinforce
+    from agents.ram import train_reinforce
 
     bad = (train_reinforce.Config(location_std=-1.0), "mnist")
     with pytest.raises(InvalidSetting, match=r"location stds must be > 0, got start -1\.0"):
@@ -60,7 +61,7 @@ def test_the_benchmark_through_a_local_ray_writes_the_same_results(local_ray, tm
     pytest.importorskip("torch")
     pytest.importorskip("stable_baselines3")
     pytest.importorskip("matplotlib")
-    from agents import benchmark_agents
+    from agents.experiments import benchmark_agents
 
     def run(ray: bool) -> dict:
         name = "ray" if ray else "here"

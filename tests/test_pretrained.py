@@ -15,8 +15,12 @@ import pytest
 from conftest import MNIST_DIR
 
 torch = pytest.importorskip("torch")
-from agents import evaluate_checkpoint, pretrained, render_checkpoint, train_catch  # noqa: E402
+from agents import commands, pretrained  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
 from agents.pretrained import publish, tables  # noqa: E402
+from agents.ram import evaluate as evaluate_checkpoint  # noqa: E402
+from agents.ram import render as render_checkpoint  # noqa: E402
+from agents.ram import train_catch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = pretrained.names()
@@ -32,7 +36,7 @@ def published(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("published")
     argv = ["--epochs", "1", "--games-per-epoch", "64", "--batch-size", "32", "--gif-games", "0"]
     argv += ["--threads", "1", "--device", "cpu", "--runs-dir", str(root), "--run-name", "r"]
-    train_catch.main(train_catch.parse_config(train_catch.Config, argv))
+    train_catch.main(parse_config(train_catch.Config, argv))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pretrained, "MODELS_DIR", root / "models")
         (root / "models").mkdir()
@@ -51,9 +55,7 @@ def tiny_catch(published, tmp_path, monkeypatch) -> dict:
 
 
 def evaluate(*argv: str):
-    config = evaluate_checkpoint.parse_config(
-        evaluate_checkpoint.Config, [*argv, "--device", "cpu"]
-    )
+    config = parse_config(evaluate_checkpoint.Config, [*argv, "--device", "cpu"])
     return evaluate_checkpoint.main(config)
 
 
@@ -83,7 +85,7 @@ def test_a_published_run_loads_with_its_card_and_measures_what_the_card_says(tin
 def test_render_draws_a_shipped_model(tiny_catch, tmp_path):
     out = tmp_path / "games.gif"
     argv = ["--pretrained", "tiny-catch", "--out", str(out), "--episodes", "2", "--device", "cpu"]
-    render_checkpoint.main(render_checkpoint.parse_config(render_checkpoint.Config, argv))
+    render_checkpoint.main(parse_config(render_checkpoint.Config, argv))
     assert out.read_bytes()[:6] == b"GIF89a"
 
 
@@ -96,7 +98,7 @@ def test_a_damaged_weights_file_is_refused_in_one_line_naming_the_model(tiny_cat
     else:  # one byte changed: the file may still load, but it is not the model of the card
         weights.write_bytes(data[:-100] + bytes([data[-100] ^ 1]) + data[-99:])
     with pytest.raises(SystemExit) as exit_:
-        evaluate_checkpoint.cli(["--pretrained", "tiny-catch", "--device", "cpu"])
+        commands.evaluate(["--pretrained", "tiny-catch", "--device", "cpu"])
     assert exit_.value.code == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: pretrained model 'tiny-catch': ") and "damaged" in line
@@ -117,7 +119,7 @@ def test_evaluate_refuses_an_unknown_name_or_two_models_in_one_line(
     tiny_catch, argv, message, capsys
 ):
     with pytest.raises(SystemExit) as exit_:
-        evaluate_checkpoint.cli([*argv, "--device", "cpu"])
+        commands.evaluate([*argv, "--device", "cpu"])
     assert exit_.value.code == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(message)
@@ -126,7 +128,7 @@ def test_evaluate_refuses_an_unknown_name_or_two_models_in_one_line(
 def test_publish_refuses_an_unfinished_run_a_taken_name_and_an_unknown_paper_row(
     tiny_catch, published, tmp_path
 ):
-    from agents.errors import InvalidSetting, UnusableFile
+    from agents.common.errors import InvalidSetting, UnusableFile
 
     run = tmp_path / "r"
     shutil.copytree(published.parent / "r", run)

@@ -8,13 +8,14 @@ from PIL import Image, ImageSequence
 
 torch = pytest.importorskip("torch")
 
-from agents.checkpoints import load_model, model_state, save_atomically  # noqa: E402
-from agents.errors import UnusableFile  # noqa: E402
-from agents.evaluation import glimpse_placement, make_envs  # noqa: E402
-from agents.pictures import glimpse_gif  # noqa: E402
-from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
-from agents.reinforce import location_generator, losses, play  # noqa: E402
-from agents.torch_observations import TorchObservations  # noqa: E402
+from agents.common.checkpoints import save_atomically  # noqa: E402
+from agents.common.errors import UnusableFile  # noqa: E402
+from agents.common.torch_observations import TorchObservations, make_torch_envs  # noqa: E402
+from agents.ram.checkpoints import load_model, model_state  # noqa: E402
+from agents.ram.evaluation import glimpse_placement  # noqa: E402
+from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
+from agents.ram.pictures import glimpse_gif  # noqa: E402
+from agents.ram.reinforce import location_generator, losses, play  # noqa: E402
 from ram_env.vector import GlimpseVectorEnv  # noqa: E402
 
 TINY = RAMConfig(glimpse_hidden=5, location_hidden=4, glimpse_features=6, core_size=7)
@@ -363,7 +364,7 @@ def test_glimpse_placement_measures_glimpse_centres_against_the_digit_box():
     infos; x and y must not be swapped."""
     env_id = "GlimpseMNIST-Cluttered60-v0"
     torch.manual_seed(0)
-    envs = make_envs(env_id, 500, "val")
+    envs = make_torch_envs(env_id, 500, "val")
     model = RecurrentAttentionModel(
         envs.unwrapped.single_observation_space["glimpse"].shape, 10, RAMConfig()
     )

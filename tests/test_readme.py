@@ -52,7 +52,7 @@ def cpu_vendor() -> str:
 
 
 @requires_mnist
-def test_the_quickstart_gives_the_figures_the_readme_quotes(tmp_path):
+def test_the_quickstart_gives_the_figures_the_readme_quotes_or_learns_as_far_elsewhere(tmp_path):
     command, prose = quickstart()
     prose = " ".join(prose.split())  # the figures may be wrapped over lines
     quoted_val = [float(x) for x in re.search(r"falling ([\d. >-]+)%", prose).group(1).split("->")]
@@ -61,10 +61,7 @@ def test_the_quickstart_gives_the_figures_the_readme_quotes(tmp_path):
     # differently, and so does MKL (PyTorch's matrix library) on Intel CPUs even with AVX2
     # kernels: there the run takes another path.
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2"}
-    if kernels(env) != "AVX2":
-        pytest.skip(f"the quoted figures are for PyTorch's AVX2 kernels; here: {kernels(env)}")
-    if cpu_vendor() != "AuthenticAMD":
-        pytest.skip(f"the quoted figures are from an AMD CPU; here: {cpu_vendor() or 'unknown'}")
+    exact = kernels(env) == "AVX2" and cpu_vendor() == "AuthenticAMD"
 
     ran = subprocess.run(
         [sys.executable, *command[1:], "--runs-dir", str(tmp_path)],
@@ -76,8 +73,12 @@ def test_the_quickstart_gives_the_figures_the_readme_quotes(tmp_path):
     assert ran.returncode == 0, ran.stderr[-2000:]
     val = [float(x) for x in re.findall(r"^epoch \d+: val error ([\d.]+)%", ran.stdout, re.M)]
     test = float(re.search(r'"test_error_single_trajectory": ([\d.]+)', ran.stdout).group(1))
-    assert val == quoted_val
-    assert round(test, 2) == quoted_test
+    if exact:
+        assert val == quoted_val
+        assert round(test, 2) == quoted_test
+    else:  # another path through training, as README says: it must still learn as far
+        assert len(val) == len(quoted_val) and val[-1] < val[0] / 3, val
+        assert test < 20.0, test  # chance: 90%
     # It ends by saying how far it is from a full-length run, and how to get one.
     assert ran.stdout.rstrip().splitlines()[-1].startswith("A short run: 10 epochs")
     assert "python examples/reproduce_paper.py --table 1a --rows ram6" in ran.stdout

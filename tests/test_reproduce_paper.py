@@ -1,4 +1,5 @@
-"""agents/reproduce_paper.py: rows map to the right runs, a tiny table, finished rows skipped."""
+"""agents/experiments/reproduce_paper.py:
+rows map to the right runs, a tiny table, finished rows skipped."""
 
 import dataclasses
 import json
@@ -11,8 +12,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
 pytest.importorskip("matplotlib")
 
-from agents import paper_tables, reproduce_paper, train_baseline, train_reinforce  # noqa: E402
-from agents.errors import InvalidSetting, SettingsChanged  # noqa: E402
+from agents.baselines import train as train_baseline  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
+from agents.common.errors import InvalidSetting, SettingsChanged  # noqa: E402
+from agents.experiments import paper_tables, reproduce_paper  # noqa: E402
+from agents.ram import train_reinforce  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +69,7 @@ def test_rows_become_the_runs_the_paper_describes():
 @requires_mnist
 def test_a_tiny_table_then_a_rerun_that_skips_finished_rows(tmp_path, monkeypatch):
     argv = [*TINY, "--runs-dir", str(tmp_path)]
-    text = reproduce_paper.main(reproduce_paper.parse_config(reproduce_paper.Config, argv))
+    text = reproduce_paper.main(parse_config(reproduce_paper.Config, argv))
     folder = tmp_path / "1a"
     assert (folder / "table.md").read_text() == text
 
@@ -86,7 +90,7 @@ def test_a_tiny_table_then_a_rerun_that_skips_finished_rows(tmp_path, monkeypatc
     before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
     for module in (train_reinforce, train_baseline):
         monkeypatch.setattr(module, "main", lambda config: pytest.fail("a finished row reran"))
-    again = reproduce_paper.main(reproduce_paper.parse_config(reproduce_paper.Config, argv))
+    again = reproduce_paper.main(parse_config(reproduce_paper.Config, argv))
     assert again == text
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
 

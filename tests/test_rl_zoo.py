@@ -15,8 +15,8 @@ pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
 
 import ram_env
-from agents.sb3_agents import ALGORITHMS, GlimpseFeatures, evaluate
-from agents.zoo import ZOO_ALGOS
+from agents.sb3.algorithms import ALGORITHMS, GlimpseFeatures, evaluate
+from agents.sb3.zoo import ZOO_ALGOS
 from ram_env.wrappers import wrap_for_sb3
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_zoo_module_holds_our_settings_for_every_id():
     assert sorted(ZOO_ALGOS.values()) == sorted(ALGORITHMS)
     for zoo_algo, name in ZOO_ALGOS.items():
-        hyperparams = importlib.import_module(f"agents.zoo.{zoo_algo}").hyperparams
+        hyperparams = importlib.import_module(f"agents.sb3.zoo.{zoo_algo}").hyperparams
         assert set(hyperparams) == {*ram_env.ENV_IDS, *ram_env.CATCH_ENV_IDS}
         algorithm = ALGORITHMS[name]
         for entry in hyperparams.values():
@@ -52,7 +52,7 @@ def test_the_zoo_trains_a2c_with_our_settings_and_our_evaluator_reads_its_model(
     ran = subprocess.run(
         [
             sys.executable, "-m", "rl_zoo3.train", "--algo", "a2c", "--env", env_id,
-            "--gym-packages", "ram_env", "--conf-file", "agents.zoo.a2c", "-n", "1024",
+            "--gym-packages", "ram_env", "--conf-file", "agents.sb3.zoo.a2c", "-n", "1024",
             "--log-folder", str(tmp_path), "--eval-freq", "-1", "--seed", "1",
         ],
         capture_output=True, text=True, cwd=ROOT,

@@ -1,4 +1,4 @@
-"""SB3 agents (agents/sb3_agents.py, agents/train_sb3.py): they learn, evaluate and reload.
+"""SB3 agents (agents/sb3/algorithms.py, agents/sb3/train.py): they learn, evaluate and reload.
 
 The learning checks use a two-class task built from the same env (MNIST 0s and 1s, a retina
 that sees the whole digit coarsely, two glimpses), where chance is 50%.
@@ -19,14 +19,15 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
 
-from agents.sb3_agents import (  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
+from agents.sb3.algorithms import (  # noqa: E402
     ALGORITHMS,
     AlgorithmName,
     GlimpseFeatures,
     evaluate,
     make_model,
 )
-from agents.sb3_vec_env import make_sb3_vec_env  # noqa: E402
+from agents.sb3.vec_env import make_sb3_vec_env  # noqa: E402
 from ram_env.datasets import load_mnist  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,12 +163,10 @@ def test_glimpse_gains_multiply_each_patch_before_the_glimpse_network(history):
 
 
 def test_train_sb3_takes_catch_glimpses_as_sums_by_default(tmp_path):
-    from agents import train_sb3
+    from agents.sb3 import train as train_sb3
 
     def extractor(env_id: str, *flags: str):
-        config = train_sb3.parse_config(
-            train_sb3.Config, ["--env-id", env_id, *flags], description=""
-        )
+        config = parse_config(train_sb3.Config, ["--env-id", env_id, *flags], description="")
         return train_sb3.glimpse_gains(config)
 
     assert extractor("GlimpseCatch-v0") == (1, 4, 16)

@@ -1,4 +1,4 @@
-"""The Stable-Baselines3 ``VecEnv`` adapter (``agents.sb3_vec_env``) against SB3's conventions.
+"""The Stable-Baselines3 ``VecEnv`` adapter (``agents.sb3.vec_env``) against SB3's conventions.
 
 Compared with the native vector env in ``SAME_STEP`` mode, which the adapter wraps; a short PPO
 run through SB3's own wrappers checks that the pieces fit. Real MNIST needed (skipped without
@@ -28,7 +28,7 @@ from stable_baselines3.common.vec_env import (
 )
 
 import ram_env
-from agents.sb3_vec_env import GlimpseSB3VecEnv, make_sb3_vec_env
+from agents.sb3.vec_env import GlimpseSB3VecEnv, make_sb3_vec_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ONE_ID = "GlimpseMNIST-Translated60-v0"
@@ -66,7 +66,7 @@ venv.step(venv.action_space.sample())
 heavy = ("torch", "stable_baselines3", "sb3_contrib")
 modules = sorted(name for name in sys.modules if name.startswith("ram_env"))
 before = sorted(name for name in heavy if name in sys.modules)
-import agents.sb3_vec_env
+import agents.sb3.vec_env
 after = sorted(name for name in heavy if name in sys.modules)
 print(json.dumps({"modules": modules, "before": before, "after": after}))
 """

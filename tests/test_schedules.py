@@ -1,4 +1,5 @@
-"""agents/schedules.py: the linear learning-rate and std schedules of the training scripts."""
+"""agents/common/schedules.py:
+the linear learning-rate and std schedules of the training scripts."""
 
 import itertools
 
@@ -6,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agents.schedules import interpolate, linear_learning_rate  # noqa: E402
+from agents.common.schedules import interpolate, linear_learning_rate  # noqa: E402
 
 
 def test_interpolate_runs_from_start_to_end():

@@ -1,4 +1,5 @@
-"""``agents.torch_observations.TorchObservations``: torch tensors out of a vector env, no copies.
+"""``agents.common.torch_observations.TorchObservations``:
+torch tensors out of a vector env, no copies.
 
 Compared with an identical numpy vector env stepped with the same seeds and actions. Real MNIST
 needed (skipped without ``$RAM_ENV_DATA_DIR``).
@@ -16,7 +17,7 @@ from gymnasium.vector import AutoresetMode
 torch = pytest.importorskip("torch")
 
 import ram_env  # noqa: E402
-from agents.torch_observations import TorchObservations  # noqa: E402
+from agents.common.torch_observations import TorchObservations  # noqa: E402
 from ram_env import GlimpseVectorEnv  # noqa: E402
 
 N = 5

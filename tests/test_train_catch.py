@@ -1,4 +1,4 @@
-"""agents/train_catch.py (examples/train_catch.py): the RAM playing Catch. Needs no data."""
+"""agents/ram/train_catch.py (examples/train_catch.py): the RAM playing Catch. Needs no data."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from agents import train_catch  # noqa: E402
-from agents.checkpoints import load_model  # noqa: E402
-from agents.evaluation import catch_rate  # noqa: E402
-from agents.ram import RAMConfig, RecurrentAttentionModel  # noqa: E402
+from agents import commands  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
+from agents.ram import train_catch  # noqa: E402
+from agents.ram.checkpoints import load_model  # noqa: E402
+from agents.ram.evaluation import catch_rate  # noqa: E402
+from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--games-per-epoch", "64", "--batch-size", "32", "--gif-games", "2", "--threads", "1"]
@@ -23,7 +25,7 @@ TINY += ["--device", "cpu"]
 
 def train(tmp_path: Path, *args: str) -> dict:
     argv = [*TINY, "--runs-dir", str(tmp_path), "--run-name", "r", *args]
-    return train_catch.main(train_catch.parse_config(train_catch.Config, argv))
+    return train_catch.main(parse_config(train_catch.Config, argv))
 
 
 def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministic(tmp_path):
@@ -50,7 +52,7 @@ def test_play_returns_one_log_probability_and_baseline_per_step(reinforce_core_w
     import gymnasium as gym
     from gymnasium.vector import AutoresetMode
 
-    from agents.torch_observations import TorchObservations
+    from agents.common.torch_observations import TorchObservations
 
     envs = TorchObservations(
         gym.make_vec("GlimpseCatch-v0", num_envs=8, autoreset_mode=AutoresetMode.DISABLED)
@@ -125,20 +127,19 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, mes
 def test_evaluate_and_render_take_a_catch_checkpoint(tmp_path, capsys):
     from PIL import Image
 
-    from agents import evaluate_checkpoint, render_checkpoint
+    from agents.ram import evaluate as evaluate_checkpoint
+    from agents.ram import render as render_checkpoint
 
     results = train(tmp_path, "--epochs", "1")  # its GIF: test games 0 and 1
     best = str(tmp_path / "r" / "best.pt")
 
     def evaluate(*args: str) -> dict:
         argv = [best, "--device", "cpu", *args]
-        return evaluate_checkpoint.main(
-            evaluate_checkpoint.parse_config(evaluate_checkpoint.Config, argv)
-        )
+        return evaluate_checkpoint.main(parse_config(evaluate_checkpoint.Config, argv))
 
     def render(out: Path, *args: str) -> Path:
         argv = [best, "--out", str(out), "--device", "cpu", *args]
-        render_checkpoint.main(render_checkpoint.parse_config(render_checkpoint.Config, argv))
+        render_checkpoint.main(parse_config(render_checkpoint.Config, argv))
         return out
 
     # The catch rate train_catch reported, whatever the number of games played together.
@@ -163,11 +164,11 @@ def test_evaluate_and_render_take_a_catch_checkpoint(tmp_path, capsys):
         (["--mc-samples", "5"], "error: --mc-samples and --where are for the image tasks; "),
     ):
         with pytest.raises(SystemExit) as exit_:
-            evaluate_checkpoint.cli([best, "--device", "cpu", *args])
+            commands.evaluate([best, "--device", "cpu", *args])
         assert exit_.value.code == 2
         assert capsys.readouterr().err.strip().splitlines()[-1].startswith(message)
     with pytest.raises(SystemExit) as exit_:
-        render_checkpoint.cli([best, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
+        commands.render_glimpses([best, "--out", str(tmp_path / "no.gif"), "--indices", "10000"])
     assert exit_.value.code == 2 and not (tmp_path / "no.gif").exists()
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "error: --indices must be indices in the test split, 0 to 9999, got [10000]"

@@ -1,4 +1,4 @@
-"""agents/train_reinforce.py (examples/train_reinforce.py): command line, reproducibility,
+"""agents/ram/train_reinforce.py (examples/train_reinforce.py): command line, reproducibility,
 resuming after a kill, bad files."""
 
 import json
@@ -20,8 +20,10 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_reinforce.py"
-from agents import train_reinforce  # noqa: E402
-from agents.errors import InvalidSetting  # noqa: E402
+from agents.common.cli import parse_config  # noqa: E402
+from agents.common.errors import InvalidSetting  # noqa: E402
+from agents.experiments import paper_tables  # noqa: E402
+from agents.ram import train_reinforce  # noqa: E402
 
 TINY = [
     "--env-id",
@@ -87,7 +89,7 @@ def test_help_lists_every_setting():
 @requires_mnist
 def test_same_seed_same_numbers(tmp_path):
     for name in ("a", "b"):
-        config = train_reinforce.parse_config(
+        config = parse_config(
             train_reinforce.Config,
             [*TINY, "--epochs", "2", "--run-name", name, "--runs-dir", str(tmp_path)],
         )
@@ -144,9 +146,7 @@ def test_bad_checkpoint_and_existing_run_are_refused(tmp_path):
 @requires_mnist
 def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
     args = [*TINY, "--epochs", "1", "--first-glimpse", "env", "--run-name", "r"]
-    config = train_reinforce.parse_config(
-        train_reinforce.Config, [*args, "--runs-dir", str(tmp_path)]
-    )
+    config = parse_config(train_reinforce.Config, [*args, "--runs-dir", str(tmp_path)])
     results = train_reinforce.main(config)
     script = str(ROOT / "examples" / "evaluate.py")
     where = [script, str(tmp_path / "r" / "best.pt"), "--threads", "1", "--num-envs", "1000"]
@@ -213,7 +213,7 @@ def test_evaluate_and_render_read_a_trained_checkpoint(tmp_path):
 def test_a_run_with_random_locations_trains_and_evaluates(tmp_path):
     args = [*TINY, "--epochs", "2", "--random-locations", "--runs-dir", str(tmp_path)]
     for name in ("a", "b"):
-        config = train_reinforce.parse_config(train_reinforce.Config, [*args, "--run-name", name])
+        config = parse_config(train_reinforce.Config, [*args, "--run-name", name])
         results = train_reinforce.main(config)
     assert_same_outcome(tmp_path / "a", tmp_path / "b")  # locations seeded by (seed, epoch)
     assert results["random_locations"] is True
@@ -245,7 +245,7 @@ def test_the_location_std_is_the_tasks_unless_given():
     stds = train_reinforce.location_stds
     config = train_reinforce.Config
     assert stds(config(), "cluttered") == (0.25, 0.1)  # explore first, then look precisely
-    assert stds(config(), "mnist") == (0.15, 0.05)  # session 9's screening
+    assert stds(config(), "mnist") == (0.15, 0.05)  # the screening in docs/RESULTS.md
     assert stds(config(location_std=0.2), "cluttered") == (0.2, 0.2)  # given alone: fixed
     assert stds(config(final_location_std=0.05), "cluttered") == (0.25, 0.05)
     assert stds(config(location_std=0.3, final_location_std=0.2), "mnist") == (0.3, 0.2)
@@ -255,8 +255,12 @@ def test_the_location_std_is_the_tasks_unless_given():
 
 
 def test_a_short_run_says_how_far_it_is_from_a_full_length_one():
-    line = train_reinforce.short_run_line
     config = train_reinforce.Config
+
+    def line(config, num_glimpses, test_error):
+        results = {"num_glimpses": num_glimpses, "test_error_single_trajectory": test_error}
+        return paper_tables.short_run_line(config, results)
+
     quick = line(config(), 6, 4.567)  # the defaults: a quick look on 28x28 MNIST
     assert quick == (
         "A short run: 10 epochs of 55,000 episodes, where a full-length run has 400 of 55,000 "
@@ -275,10 +279,28 @@ def test_a_short_run_says_how_far_it_is_from_a_full_length_one():
     assert line(config(env_id="GlimpseCatch-v0"), 24, 1) is None  # not one of the paper's tasks
 
 
+def test_a_short_run_counts_one_epoch_in_the_singular():
+    config = train_reinforce.Config(epochs=1, episodes_per_epoch=1)
+    results = {"num_glimpses": 6, "test_error_single_trajectory": 50.0}
+    assert paper_tables.short_run_line(config, results).startswith(
+        "A short run: 1 epoch of 1 episode, where"
+    )
+
+
+def test_the_suggested_full_length_command_keeps_the_runs_threads():
+    results = {"num_glimpses": 6, "test_error_single_trajectory": 5.0}
+    one_thread = train_reinforce.Config(epochs=2, threads=1)
+    assert paper_tables.short_run_line(one_thread, results).endswith(
+        "--table 1a --rows ram6 --threads 1"
+    )
+    default = train_reinforce.Config(epochs=2)
+    assert "--threads" not in paper_tables.short_run_line(default, results)
+
+
 @requires_mnist
 def test_the_location_std_falls_over_the_run(tmp_path):
     args = [*TINY, "--epochs", "2", "--final-location-std", "0.05", "--runs-dir", str(tmp_path)]
-    results = train_reinforce.main(train_reinforce.parse_config(train_reinforce.Config, args))
+    results = train_reinforce.main(parse_config(train_reinforce.Config, args))
     assert results["location_std_start_end"] == [0.15, 0.05]  # MNIST's start, the given end
     # The std is set before each batch: the last of the run's 32 batches used 0.05 + 0.1 / 32.
     last = torch.load(tmp_path / "GlimpseMNIST-v0-seed1" / "checkpoint.pt", weights_only=True)
@@ -289,7 +311,7 @@ def test_the_location_std_falls_over_the_run(tmp_path):
 def test_a_learned_first_glimpse_with_replicas_trains_and_evaluates(tmp_path):
     args = [*TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--run-name", "r"]
     args += ["--first-glimpse", "learned", "--replicas", "4", "--baseline", "leave_one_out"]
-    results = train_reinforce.main(train_reinforce.parse_config(train_reinforce.Config, args))
+    results = train_reinforce.main(parse_config(train_reinforce.Config, args))
     assert results["device"] == "cpu" and results["precision"] == "fp32"
     assert 0 <= results["test_error_single_trajectory"] < 90
     checkpoint = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
@@ -343,7 +365,7 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path, args, mes
 
 def test_the_first_glimpse_is_learned_unless_there_is_no_location_policy():
     first, config = train_reinforce.first_glimpse, train_reinforce.Config
-    assert first(config()) == "learned"  # session 9's screening
+    assert first(config()) == "learned"  # the screening in docs/RESULTS.md
     assert first(config(random_locations=True)) == "env"  # the paper's random-glimpse row
     assert first(config(first_glimpse="centre")) == "centre"
 

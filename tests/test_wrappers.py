@@ -1,5 +1,5 @@
 """``ram_env.wrappers`` (SB3-compatible actions and observations), also behind
-``agents.sb3_vec_env``.
+``agents.sb3.vec_env``.
 
 Single-env wrappers are checked against an unwrapped twin ``GlimpseEnv`` fed the same seeds and
 the actions the wrapper should have produced; vector wrappers against ``SyncVectorEnv`` over the
@@ -596,7 +596,7 @@ def test_sb3_vec_env_with_flat_actions_and_history():
     pytest.importorskip("stable_baselines3")
     from stable_baselines3.common.vec_env import VecCheckNan
 
-    from agents.sb3_vec_env import make_sb3_vec_env
+    from agents.sb3.vec_env import make_sb3_vec_env
 
     n = 4
     venv = make_sb3_vec_env(CHEAP_ID, n, actions="flat", history=True, split=SPLIT)
@@ -646,7 +646,7 @@ def test_sb3_vec_env_with_flat_actions_and_history():
 
 def test_sb3_vec_env_with_grid_actions_and_flat_glimpses():
     pytest.importorskip("stable_baselines3")
-    from agents.sb3_vec_env import make_sb3_vec_env
+    from agents.sb3.vec_env import make_sb3_vec_env
 
     n = 2
     venv = make_sb3_vec_env(CHEAP_ID, n, actions="grid", history=False, grid=GRID, split=SPLIT)
@@ -667,7 +667,7 @@ def test_ppo_takes_the_grid_history_env():
     pytest.importorskip("stable_baselines3")
     from stable_baselines3 import PPO
 
-    from agents.sb3_vec_env import make_sb3_vec_env
+    from agents.sb3.vec_env import make_sb3_vec_env
 
     n = 4
     venv = make_sb3_vec_env(CHEAP_ID, n, actions="grid", history=True, split=SPLIT)
@@ -711,5 +711,5 @@ print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
 
 def test_wrappers_import_neither_torch_nor_sb3():
     """In a fresh interpreter (test_sb3_vec_env shows the same check sees them once
-    agents.sb3_vec_env is in)."""
+    agents.sb3.vec_env is in)."""
     assert run_json_script(IMPORT_SCRIPT) == []

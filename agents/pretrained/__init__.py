@@ -4,7 +4,7 @@
 
     pretrained.names()                           # ['1a-ram2', ..., 'catch']
     model, card = pretrained.load("1a-ram2")     # a RecurrentAttentionModel and its card
-    card["env_id"], card["test"]["error"]        # 'GlimpseMNIST-v0', its test error in %
+    card["env_id"], card["test"]["test_error"]   # 'GlimpseMNIST-v0', its test error in %
 
 Each model is two files in ``agents/pretrained/models/``:
 
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from agents.errors import InvalidSetting, UnusableFile
-from agents.ram import RAMConfig, RecurrentAttentionModel
+from agents.common.errors import InvalidSetting, UnusableFile
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 """Where the shipped weights and cards are."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 import ram_env
-from agents.evaluation import catch_rate, class_probabilities, make_envs
-from agents.ram import RecurrentAttentionModel
+from agents.common.torch_observations import make_torch_envs
+from agents.ram.evaluation import catch_rate, class_probabilities
+from agents.ram.model import RecurrentAttentionModel
 
 EVAL_ENVS = 500
 """Episodes stepped together; the sampled trajectories depend on it, as on the seed."""
@@ -25,7 +26,7 @@ def test_error(
     """Percent of the fixed ``split`` that ``model`` misclassifies, one trajectory per image
     sampled with ``seed`` (``greedy``: the mean-location policy instead, not the paper's
     protocol). Rounded to two decimals, which is exact for 5,000 or 10,000 images."""
-    envs = make_envs(env_id, EVAL_ENVS, split, model.device, **env_kwargs)
+    envs = make_torch_envs(env_id, EVAL_ENVS, split, model.device, **env_kwargs)
     probabilities = class_probabilities(model, envs, greedy=greedy, seed=seed)
     return round(100.0 * float(np.mean(probabilities.argmax(1) != envs.unwrapped.labels)), 2)
 

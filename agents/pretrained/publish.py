@@ -29,11 +29,12 @@ import tyro
 
 import ram_env
 from agents import pretrained
-from agents.checkpoints import load_checkpoint, load_model
-from agents.cli import parse_config, run_entry_point
-from agents.errors import InvalidSetting, UnusableFile
-from agents.paper_tables import PAPER, TASKS, table_rows
+from agents.common.checkpoints import load_checkpoint
+from agents.common.cli import parse_config, run_entry_point
+from agents.common.errors import InvalidSetting, UnusableFile
+from agents.experiments.paper_tables import PAPER, TASKS, table_rows
 from agents.pretrained.measure import headline, test_error
+from agents.ram.checkpoints import load_model
 from ram_env.atomic import write_bytes_atomically, write_text_atomically
 
 TRAJECTORY_SEEDS = (0, 1, 2, 3)
@@ -52,6 +53,8 @@ class Config:
     """The command that trained the run, as a user would type it."""
     commit: str = ""
     """The git commit the run was trained at (empty: the package version alone)."""
+    package_version: str = ram_env.__version__
+    """The ram-env version the run was trained with (default: the installed one)."""
     paper_row: str = ""
     """The paper's table and row the model stands for, e.g. 1a/ram2 (empty: none)."""
     replace: bool = False
@@ -127,7 +130,7 @@ def main(config: Config) -> dict:
         },
         "training": {
             "command": config.command,
-            "package_version": ram_env.__version__,
+            "package_version": config.package_version,
             "commit": config.commit or None,
             "config": training,
             "epochs": checkpoint["epoch"],

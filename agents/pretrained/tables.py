@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents import pretrained
-from agents.cli import parse_config, run_entry_point
-from agents.errors import UnusableFile
-from agents.paper_tables import PAPER, TASKS, table_rows
+from agents.common.cli import parse_config, run_entry_point
+from agents.common.errors import UnusableFile
+from agents.experiments.paper_tables import PAPER, TASKS, table_rows
 from ram_env.atomic import write_text_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,8 +113,7 @@ def ours(card: dict | None, table: str, row: str, spread: bool) -> str:
 def readme_paper_table(cards: dict) -> str:
     """One table, every learned-policy RAM row of the four tables: the paper against ours."""
     lines = [
-        "| table | glimpses | paper | ours | shipped model | command: "
-        "`python examples/reproduce_paper.py` |",
+        "| table | glimpses | paper | ours | shipped model | trained by `python examples/...` |",
         "| --- | --- | ---: | ---: | --- | --- |",
     ]
     for table, task in TASKS.items():
@@ -125,9 +124,17 @@ def readme_paper_table(cards: dict) -> str:
             lines.append(
                 f"| {title} | {row_title(row)} | {paper_figure(table, row)} | "
                 f"{ours(card, table, row, spread=True)} | {name} | "
-                f"`--table {table} --rows {row}` |"
+                f"`{training_command(card, table, row).removeprefix('python examples/')}` |"
             )
     return "\n".join(lines)
+
+
+def training_command(card: dict | None, table: str, row: str) -> str:
+    """The command that trained a row's shipped model (its card's), else the one that trains
+    the row with the paper's recipe."""
+    if card is not None:
+        return card["training"]["command"]
+    return f"python examples/reproduce_paper.py --table {table} --rows {row} --threads 1"
 
 
 def time_to_paper(training: dict) -> str:
@@ -172,6 +179,16 @@ def results_paper_tables(cards: dict) -> str:
                 f"{ours(card, table, row, spread=False)} | " + " | ".join(cells) + " |"
             )
         parts.append("")
+        others = [
+            card
+            for row in ram_rows(table)
+            if (card := cards.get((table, row)))
+            and not card["training"]["command"].startswith("python examples/reproduce_paper.py")
+        ]
+        for card in others:
+            parts.append(f"`{card['name']}` was trained by `{card['training']['command']}`.")
+        if others:
+            parts.append("")
     return "\n".join(parts).rstrip()
 
 

@@ -1,0 +1,67 @@
+"""What a RAM checkpoint holds: the weights with the settings and the environment that rebuild
+the model, written and read with ``agents.common.checkpoints``."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from agents.common.checkpoints import load_checkpoint
+from agents.common.errors import SettingsChanged, UnusableFile
+from agents.ram.model import RAMConfig, RecurrentAttentionModel
+
+
+def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
+    """What it takes to rebuild and use a model later: weights, sizes and its environment."""
+    return {
+        "model": {key: value.cpu() for key, value in model.state_dict().items()},  # any device
+        "ram_config": vars(model.config).copy(),
+        "glimpse_shape": list(model.glimpse_shape),
+        "num_classes": model.num_classes,
+        "env_id": env_id,
+        "env_kwargs": dict(env_kwargs),
+        **extra,
+    }
+
+
+def load_model(
+    path: Path, device: torch.device | str = "cpu"
+) -> tuple[RecurrentAttentionModel, str, dict]:
+    """(model on ``device``, env id, env kwargs) from a checkpoint written with
+    :func:`model_state`."""
+    state = load_checkpoint(path)
+    missing = {"model", "ram_config", "glimpse_shape", "num_classes", "env_id"} - set(state)
+    if missing:
+        raise UnusableFile(f"{path}: not a RAM checkpoint (missing {sorted(missing)})")
+    unknown = set(state["ram_config"]) - {f.name for f in dataclasses.fields(RAMConfig)}
+    if unknown:
+        raise UnusableFile(
+            f"{path}: written with RAM settings this version does not have: {sorted(unknown)}"
+        )
+    model = RecurrentAttentionModel(
+        tuple(state["glimpse_shape"]), state["num_classes"], RAMConfig(**state["ram_config"])
+    )
+    model.load_state_dict(state["model"])
+    return model.to(device), state["env_id"], state.get("env_kwargs", {})
+
+
+def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
+    """SettingsChanged unless the RAM saved at ``path`` had ``current``'s settings (the location std
+    apart: the trainer changes it every batch). A default that changed since the run began
+    (say, the learned first glimpse, once the env's) would otherwise change a resumed run silently;
+    settings missing from ``saved`` count as what they were before they existed, RAMConfig's
+    defaults."""
+    saved = {**dataclasses.asdict(RAMConfig()), **saved}
+    changed = sorted(
+        key
+        for key, value in dataclasses.asdict(current).items()
+        if key != "location_std" and saved.get(key) != value
+    )
+    if changed:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)
+        raise SettingsChanged(
+            f"{path} holds a model with other settings ({details}); resume it with the code "
+            "that began it"
+        )

@@ -1,6 +1,0 @@
-"""RL Zoo hyperparameters of PPO on every Glimpse id:
-``python -m rl_zoo3.train --algo ppo --conf-file agents.zoo.ppo ...``."""
-
-from agents.zoo import hyperparams_for
-
-hyperparams = hyperparams_for("ppo")

@@ -1,6 +1,0 @@
-"""RL Zoo hyperparameters of RecurrentPPO on every Glimpse id:
-``python -m rl_zoo3.train --algo ppo_lstm --conf-file agents.zoo.ppo_lstm ...``."""
-
-from agents.zoo import hyperparams_for
-
-hyperparams = hyperparams_for("ppo_lstm")
