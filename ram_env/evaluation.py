@@ -21,6 +21,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from ram_env import CATCH_ENV_IDS
+
 FIXED_SPLITS = ("val", "test")
 
 Policy = Callable[[Any, np.ndarray], Any]
@@ -58,6 +60,11 @@ def evaluate_policy(
     ``gym.make_vec``. ``num_envs`` need not divide the split's size. ``seed`` seeds the first
     reset (the fixed split's canvases and first glimpses do not depend on it).
     """
+    if env_id in CATCH_ENV_IDS:
+        raise ValueError(
+            f"evaluate_policy measures an image task's error; {env_id} is Catch: use "
+            "evaluate_catch, which gives the catch rate"
+        )
     envs = _fixed_split_envs(env_id, split, num_envs, wrap, env_kwargs)
     labels = np.asarray(envs.unwrapped.labels)
     predictions = play_each_once(policy, envs, envs.unwrapped.num_canvases, "prediction", seed)
@@ -87,6 +94,11 @@ def evaluate_catch(
 ) -> CatchResult:
     """Run ``policy`` for one game on every game of Catch's fixed ``split`` (as
     :func:`evaluate_policy` does for images): the catch rate to report."""
+    if env_id not in CATCH_ENV_IDS:
+        raise ValueError(
+            f"evaluate_catch plays Catch ({', '.join(CATCH_ENV_IDS)}); for {env_id} use "
+            "evaluate_policy, which gives the error"
+        )
     envs = _fixed_split_envs(env_id, split, num_envs, wrap, env_kwargs)
     caught = play_each_once(policy, envs, envs.unwrapped.num_games, "is_success", seed)
     return CatchResult(catch_rate=100.0 * float(caught.mean()), caught=caught.astype(bool))

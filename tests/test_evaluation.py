@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import requires_mnist
 
-from ram_env.evaluation import evaluate_policy
+from ram_env.evaluation import evaluate_catch, evaluate_policy
 from ram_env.wrappers import DiscreteActionsVector
 
 NUM_CLASSES = 4
@@ -100,6 +100,16 @@ def test_bad_arguments_are_refused(kwargs, message):
     images, labels = coded_images(8)
     with pytest.raises(ValueError, match=message):
         evaluate_policy(reader(), "GlimpseMNIST-v0", images=images, labels=labels, **kwargs)
+
+
+def test_each_pass_refuses_the_other_kind_of_task_before_building_an_env():
+    def never_called(observations, episode_start):
+        raise AssertionError("the policy must not run")
+
+    with pytest.raises(ValueError, match=r"GlimpseCatch-v0 is Catch: use evaluate_catch"):
+        evaluate_policy(never_called, "GlimpseCatch-v0")
+    with pytest.raises(ValueError, match=r"for GlimpseMNIST-v0 use evaluate_policy"):
+        evaluate_catch(never_called, "GlimpseMNIST-v0")
 
 
 @requires_mnist

@@ -29,6 +29,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # registers the ids
+from agents import pretrained
 from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
@@ -124,6 +125,9 @@ class Config:
     """Initialise the RNN core's recurrent weights to the identity."""
     hidden_size: int = 256
     """Units of the core (and of the combined glimpse features)."""
+    init_from: str | None = None
+    """Fine-tune: start from the weights of a shipped model (agents.pretrained), e.g. 1a-ram6;
+    its retina, core, size and first glimpse must be this run's."""
     seed: int = 1
     """Seeds the model, the environments and the sampling."""
     eval_envs: int = 500
@@ -181,6 +185,8 @@ def main(config: Config) -> dict:
     model = RecurrentAttentionModel(
         probe.observation_space["glimpse"].shape, probe.num_classes, ram_config
     ).to(device)
+    if config.init_from:
+        start_from_shipped(model, config.init_from)
     if config.compile:
         compile_step(model)
     optimizer = make_optimizer(config, model)
@@ -318,6 +324,37 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
+
+
+def start_from_shipped(model: RecurrentAttentionModel, name: str) -> None:
+    """Copy the weights of the shipped model ``name`` into ``model``; InvalidSetting, naming the
+    shipped models that would fit, unless its weights have ``model``'s shapes."""
+
+    def shapes(weights: dict) -> dict:
+        return {key: tuple(value.shape) for key, value in weights.items()}
+
+    shipped, card = pretrained.load(name)
+    if shapes(shipped.state_dict()) != shapes(model.state_dict()):
+        ours = describe(model.glimpse_shape, model.num_classes, dataclasses.asdict(model.config))
+        fitting = [
+            other
+            for other in pretrained.names()
+            if describe(**pretrained.card(other)["model"]) == ours
+        ]
+        raise InvalidSetting(
+            f"--init-from {name}: its model ({describe(**card['model'])}) does not fit this "
+            f"run's ({ours}); shipped models that fit: {', '.join(fitting) or 'none'}"
+        )
+    model.load_state_dict(shipped.state_dict())
+
+
+def describe(glimpse_shape, num_classes: int, ram_config: dict) -> str:
+    """What decides a RAM's weight shapes, in words (``ram_config``: RAMConfig's fields)."""
+    first = "learned" if ram_config["learned_first_location"] else "given"
+    return (
+        f"glimpse {tuple(glimpse_shape)}, {ram_config['core']} core of "
+        f"{ram_config['core_size']}, {num_classes} classes, {first} first glimpse"
+    )
 
 
 def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
