@@ -83,6 +83,16 @@ def test_resuming_with_more_epochs_says_that_a_longer_run_is_a_new_one(tmp_path)
         check_same_settings(saved, {"epochs": 10, "seed": 1}, defaults, tmp_path)
 
 
+def test_a_run_saved_with_a_retired_setting_resumes_only_at_the_value_kept(tmp_path):
+    retired = {"optimizer": "adam"}
+    current = {"epochs": 10}
+    check_same_settings({"epochs": 10, "optimizer": "adam"}, current, {}, tmp_path, retired=retired)
+    with pytest.raises(SettingsChanged, match=r"\(optimizer: 'sgd' -> None\)"):
+        check_same_settings(
+            {"epochs": 10, "optimizer": "sgd"}, current, {}, tmp_path, retired=retired
+        )
+
+
 def test_the_run_folder_is_checked_before_anything_is_loaded(tmp_path):
     with pytest.raises(RunMissing, match="no such run to resume; check --run-name"):
         check_run_folder(tmp_path / "typo", resume=True)

@@ -10,9 +10,10 @@ import io
 import json
 import math
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -44,13 +45,23 @@ RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir", "device", "com
 
 
 def check_same_settings(
-    saved: dict, current: dict, defaults: dict, path: Path, also_resumable: tuple[str, ...] = ()
+    saved: dict,
+    current: dict,
+    defaults: dict,
+    path: Path,
+    also_resumable: tuple[str, ...] = (),
+    retired: Mapping[str, Any] = MappingProxyType({}),
 ) -> None:
     """SettingsChanged unless the run saved at ``path`` had the ``current`` settings, apart from
     ``RESUMABLE_CHANGES`` and ``also_resumable``: resuming with others would not give that run's
     results. Settings missing from ``saved`` (the script gained them later) count as their
-    ``defaults``."""
-    saved = {**defaults, **saved}
+    ``defaults``; ``retired`` maps settings the script no longer has to the value it now always
+    behaves as, so a run saved with that value resumes and one saved with another does not."""
+    saved = {
+        key: value
+        for key, value in {**defaults, **saved}.items()
+        if not (key in retired and key not in current and value == retired[key])
+    }
     resumable = (*RESUMABLE_CHANGES, *also_resumable)
     changed = sorted(
         key
@@ -164,8 +175,9 @@ def start_or_resume(
     with the same settings: model, optimizer and schedule are restored in place. A new run
     refuses a folder that already holds files; resuming refuses a folder that does not exist
     (a run begun but stopped before its first checkpoint starts again). Writes
-    ``config.json``. ``check_model(checkpoint, path)``, if given, raises SettingsChanged where the
-    checkpoint's model was built with other settings than ``model``."""
+    ``config.json``. A settings class may name its removed settings in a ``RETIRED`` class
+    attribute (see check_same_settings). ``check_model(checkpoint, path)``, if given, raises
+    SettingsChanged where the checkpoint's model was built with other settings than ``model``."""
     checkpoint_path = run_dir / "checkpoint.pt"
     progress = Progress()
     if config.resume and checkpoint_path.exists():
@@ -175,6 +187,7 @@ def start_or_resume(
             dataclasses.asdict(config),
             dataclasses.asdict(type(config)()),
             checkpoint_path,
+            retired=getattr(config, "RETIRED", {}),
         )
         if check_model is not None:
             check_model(checkpoint, checkpoint_path)

@@ -21,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import gymnasium as gym
 import torch
@@ -70,6 +70,10 @@ TASK_STDS: dict[str, tuple[float, float]] = {
 class Config:
     """Settings of one training run."""
 
+    RETIRED: ClassVar[dict[str, object]] = {"optimizer": "adam", "momentum": 0.9}
+    """Settings removed since 0.1.0, with the value training now always has: a 0.1.0 run saved
+    with them resumes."""
+
     env_id: str = "GlimpseMNIST-v0"
     """Registered environment id; its retina and number of glimpses are the paper's."""
     num_glimpses: int | None = None
@@ -84,10 +88,6 @@ class Config:
     """Learning rate at the start."""
     final_learning_rate: float = 1e-5
     """Learning rate at the end: it falls linearly over the run."""
-    optimizer: Literal["adam", "sgd"] = "adam"
-    """"adam" or "sgd" (with momentum, the paper's)."""
-    momentum: float = 0.9
-    """Momentum of SGD."""
     max_grad_norm: float = 5.0
     """Gradients are clipped to this norm (0: no clipping)."""
     mode: Literal["hybrid", "rl"] = "hybrid"
@@ -120,7 +120,7 @@ class Config:
     """REINFORCE's baseline: "learned" (b_t, a linear function of the state, the paper's) or
     "leave_one_out" (the mean reward of the canvas's other replicas; needs replicas >= 2)."""
     weight_decay: float = 0.0
-    """Decoupled weight decay (AdamW; with SGD, L2) on all parameters (0: none)."""
+    """Decoupled weight decay (AdamW) on all parameters (0: none)."""
     identity_init: bool = False
     """Initialise the RNN core's recurrent weights to the identity."""
     hidden_size: int = 256
@@ -395,7 +395,6 @@ def check_config(config: Config) -> None:
             "entropy_coef": 0,
             "max_grad_norm": 0,
             "weight_decay": 0,
-            "momentum": 0,
             "reinforce_core_weight": 0,
         },
         above={"learning_rate": 0, "final_learning_rate": 0},
@@ -416,13 +415,8 @@ def check_config(config: Config) -> None:
 
 
 def make_optimizer(config: Config, model: torch.nn.Module) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(
-            model.parameters(),
-            lr=config.learning_rate,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-        )
+    """Adam, or AdamW with weight decay (the paper's SGD with momentum is not offered: no
+    result used it)."""
     if config.weight_decay:
         return torch.optim.AdamW(
             model.parameters(),
