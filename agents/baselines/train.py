@@ -23,7 +23,6 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,15 +47,17 @@ from agents.common.checkpoints import (
     start_or_resume,
 )
 from agents.common.cli import check_bounds, check_choices
-from agents.common.devices import Device, resolve_device
+from agents.common.devices import resolve_device
 from agents.common.errors import InvalidSetting
+from agents.common.run_folder import RunFolder
 from agents.common.schedules import linear_learning_rate
 from ram_env.atomic import write_text_atomically
 
 
 @dataclass
-class Config:
-    """Settings of one training run."""
+class Config(RunFolder):
+    """Settings of one training run (its folder: RunFolder's; None for run_name: the env id,
+    the model and the seed)."""
 
     env_id: str = "GlimpseMNIST-Cluttered60-v0"
     """Registered environment id: its task, canvas size and clutter are the ones trained on."""
@@ -76,16 +77,6 @@ class Config:
     """Canvases per forward pass when measuring validation and test error."""
     seed: int = 1
     """Seeds the model's initial weights and the training canvases."""
-    run_name: str | None = None
-    """Name of the run's folder under runs_dir (None: env id, model and seed)."""
-    runs_dir: str = "runs"
-    """Where run folders go."""
-    resume: bool = False
-    """Continue the run in runs_dir/run_name from its last checkpoint (it must exist)."""
-    threads: int = 0
-    """Torch CPU threads (0: torch's default)."""
-    device: Device = "auto"
-    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def main(config: Config) -> dict:
@@ -103,8 +94,7 @@ def main(config: Config) -> dict:
     )
     if config.threads:
         torch.set_num_threads(config.threads)
-    run_name = config.run_name or f"{config.env_id}-{config.model}-seed{config.seed}"
-    run_dir = Path(config.runs_dir) / run_name
+    run_dir = config.run_dir(f"{config.env_id}-{config.model}-seed{config.seed}")
     check_run_folder(run_dir, config.resume)
     try:
         train = canvas_source(config.env_id, "train")

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from agents.common.errors import Interrupted, RunExists, RunMissing, SettingsChanged, UnusableFile
+from agents.common.run_folder import RunFolder
 from ram_env.atomic import atomic_write, write_text_atomically
 
 
@@ -37,11 +38,11 @@ def write_csv(path: Path, rows: list[dict]) -> None:
     write_text_atomically(path, text.getvalue())
 
 
-# Settings that may change between a run and its resumption: they do not change its numbers,
-# except "device" and "compile" (a run may move to another device, or be compiled; its numbers
-# then differ by float rounding
-# and the device's random streams from what the uninterrupted run would have given).
-RESUMABLE_CHANGES = ("resume", "threads", "run_name", "runs_dir", "device", "compile")
+# Settings that may change between a run and its resumption (RunFolder's and "compile"): they
+# do not change its numbers, except "device" and "compile" (a run may move to another device, or
+# be compiled; its numbers then differ by float rounding and the device's random streams from
+# what the uninterrupted run would have given).
+RESUMABLE_CHANGES = (*(field.name for field in dataclasses.fields(RunFolder)), "compile")
 
 
 def check_same_settings(

@@ -20,7 +20,6 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar, Literal
 
 import gymnasium as gym
@@ -42,9 +41,10 @@ from agents.common.cli import (
     check_choices,
     check_env_id,
 )
-from agents.common.devices import Device, Precision, autocast, compile_step, resolve_device
+from agents.common.devices import Precision, autocast, compile_step, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.pictures import learning_curve
+from agents.common.run_folder import RunFolder
 from agents.common.schedules import interpolate, linear_learning_rate
 from agents.common.torch_observations import make_torch_envs
 from agents.ram.checkpoints import check_same_model, load_model, model_state
@@ -67,8 +67,9 @@ TASK_STDS: dict[str, tuple[float, float]] = {
 
 
 @dataclass
-class Config:
-    """Settings of one training run."""
+class Config(RunFolder):
+    """Settings of one training run (its folder: RunFolder's; None for run_name: the env id and
+    the seed)."""
 
     RETIRED: ClassVar[dict[str, object]] = {"optimizer": "adam", "momentum": 0.9}
     """Settings removed since 0.1.0, with the value training now always has: a 0.1.0 run saved
@@ -137,17 +138,6 @@ class Config:
     trajectories (labelled: not comparable with the paper)."""
     gif_episodes: int = 6
     """Test episodes drawn in the GIF (0: no GIF)."""
-    run_name: str | None = None
-    """Name of the run's folder under runs_dir (None: env id and seed)."""
-    runs_dir: str = "runs"
-    """Where run folders go."""
-    resume: bool = False
-    """Continue the run in runs_dir/run_name from its last checkpoint (it must exist)."""
-    threads: int = 0
-    """Torch CPU threads (0: torch's default)."""
-    device: Device = "auto"
-    """Where the model trains: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"; the
-    environment always runs on the CPU. The run records the device "auto" chose."""
     compile: bool = False
     """torch.compile the per-glimpse step (falls back to eager with one line where it cannot);
     same results up to float rounding."""
@@ -162,8 +152,7 @@ def main(config: Config) -> dict:
     check_config(config)
     device = resolve_device(config.device)
     config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
-    run_name = config.run_name or f"{config.env_id}-seed{config.seed}"
-    run_dir = Path(config.runs_dir) / run_name
+    run_dir = config.run_dir(f"{config.env_id}-seed{config.seed}")
     check_run_folder(run_dir, config.resume)
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
     if first_glimpse(config) == "centre":

@@ -42,16 +42,19 @@ from agents.common.checkpoints import (
     write_csv,
 )
 from agents.common.cli import check_bounds, check_choices
-from agents.common.devices import Device, resolve_device
+from agents.common.devices import resolve_device
 from agents.common.errors import Interrupted, InvalidSetting, UnusableFile
+from agents.common.run_folder import RunFolder
 from agents.sb3.algorithms import ALGORITHMS, AlgorithmName, evaluate, make_model
 from agents.sb3.vec_env import make_sb3_vec_env
 from ram_env.atomic import atomic_write, write_text_atomically
 
 
 @dataclass
-class Config:
-    """Settings of one SB3 training run."""
+class Config(RunFolder):
+    """Settings of one SB3 training run (its folder: RunFolder's; None for run_name: the
+    algorithm, the env id and the seed; --resume with a larger total_steps extends a finished
+    run)."""
 
     algo: AlgorithmName = "ppo"
     """Algorithm: ppo, a2c, recurrent_ppo, sac or dqn (see agents/sb3/algorithms.py)."""
@@ -74,19 +77,8 @@ class Config:
     """Envs stepped together when evaluating (must divide 5,000 and 10,000)."""
     seed: int = 1
     """Seeds the model and the environments."""
-    run_name: str | None = None
-    """Name of the run's folder under runs_dir (None: algorithm, env id and seed)."""
-    runs_dir: str = "runs"
-    """Where run folders go."""
-    resume: bool = False
-    """Continue the run in runs_dir/run_name from its last checkpoint (it must exist); with a
-    larger total_steps, extend a finished run."""
     eval_only: str | None = None
     """Evaluate this saved model (a .zip written by this script) on val and test, and stop."""
-    threads: int = 0
-    """Torch CPU threads (0: torch's default)."""
-    device: Device = "auto"
-    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 class Validation(BaseCallback):
@@ -237,9 +229,7 @@ def main(config: Config) -> dict:
         above={"learning_rate": 0},
     )
     algorithm = ALGORITHMS[config.algo]
-    run = Path(config.runs_dir) / (
-        config.run_name or f"{config.algo}-{config.env_id}-seed{config.seed}"
-    )
+    run = config.run_dir(f"{config.algo}-{config.env_id}-seed{config.seed}")
     check_run_folder(run, config.resume)
     resuming = config.resume and (run / "progress.json").exists()
     if resuming:  # the same settings, apart from a longer budget
