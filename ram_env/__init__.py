@@ -8,7 +8,7 @@ number of glimpses; every argument of :class:`ram_env.env.GlimpseEnv` can be ove
 
 from gymnasium.envs.registration import register
 
-from ram_env.core import GlimpseConfig
+from ram_env.classification import GlimpseConfig
 from ram_env.env import GlimpseEnv
 from ram_env.sensor import GlimpseSensor, extract_glimpses
 from ram_env.vector import GlimpseVectorEnv

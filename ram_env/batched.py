@@ -1,9 +1,9 @@
 """What every family of glimpse environments shares: N episodes stepped with array operations,
 seen as one Gymnasium env or as a vector env.
 
-A family (the image classification of ``ram_env.core``, the Catch game of ``ram_env.catch``)
-writes its rules once, as a subclass of :class:`BatchedEpisodes` (its spaces, ``seed``,
-``reset``, ``step``, ``observe`` and ``frame`` for N episodes at once), and gets its two
+A family (the image classification of ``ram_env.classification``, the Catch game of
+``ram_env.catch``) writes its rules once, as a subclass of :class:`BatchedEpisodes` (its spaces,
+``seed``, ``reset``, ``step``, ``observe`` and ``frame`` for N episodes at once), and gets its two
 environments from the classes here:
 
 - :class:`SingleEnv`: one episode (``num_envs=1``), a ``gymnasium.Env``;
@@ -20,7 +20,7 @@ per configuration in ``ram_env/__init__.py``, one test module.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -31,6 +31,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ram_env.sensor import GlimpseSensor
+
+ConfigT = TypeVar("ConfigT")
 
 ONE_ENV = np.array([0])
 
@@ -127,7 +129,7 @@ class BatchedEpisodes:
         return result
 
 
-class FamilySettings:
+class FamilyProperties:
     """The read-only public surface every env of every family has (each family adds its own):
     agents, baselines and plots use these, never the episodes' internals."""
 
@@ -168,6 +170,20 @@ def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:
         bad = np.flatnonzero(~np.isfinite(locations).all(axis=1))[0]
         raise ValueError(f"env {envs[bad]}: {name} must be finite, got {locations[bad].tolist()}")
     return np.clip(locations, -1.0, 1.0, out=np.empty(locations.shape, np.float32))
+
+
+def config_from(config_class: type[ConfigT], settings: dict[str, Any], env_name: str) -> ConfigT:
+    """``config_class`` (a family's frozen settings dataclass, which validates them) made from an
+    env constructor's keyword ``settings``, as ``gym.make`` passes them; a name it does not have
+    is a TypeError naming ``env_name`` and the settings it takes."""
+    names = [field.name for field in dataclasses.fields(config_class)]
+    for name in settings:
+        if name not in names:
+            raise TypeError(
+                f"{env_name}.__init__() got an unexpected keyword argument {name!r}; its "
+                f"settings: {', '.join(names)}"
+            )
+    return config_class(**settings)
 
 
 def check_render_mode(render_mode: str | None, metadata: dict) -> None:

@@ -19,10 +19,11 @@ from gymnasium.vector.utils import batch_space
 from ram_env.batched import (
     BatchedEpisodes,
     BatchedVectorEnv,
-    FamilySettings,
+    FamilyProperties,
     SingleEnv,
     check_locations,
     check_render_mode,
+    config_from,
 )
 from ram_env.rendering import render_frame
 from ram_env.sensor import GlimpseSensor
@@ -253,8 +254,8 @@ class CatchGames(BatchedEpisodes):
             screens[envs, self.size - 1, self.paddle[envs] + offset] = BRIGHT
 
 
-class CatchSettings(FamilySettings):
-    """The read-only public surface both Catch envs share, besides ``FamilySettings``'
+class CatchProperties(FamilyProperties):
+    """The read-only public surface both Catch envs share, besides ``FamilyProperties``'
     (``config``, ``split``, ``num_glimpses``, ``sensor``)."""
 
     _episodes: CatchGames
@@ -265,7 +266,7 @@ class CatchSettings(FamilySettings):
         return FIXED_GAMES.get(self._episodes.config.split)
 
 
-class GlimpseCatchEnv(CatchSettings, SingleEnv):
+class GlimpseCatchEnv(CatchProperties, SingleEnv):
     """Catch (Mnih et al. 2014, section 4.2, "Dynamic Environments"): move a paddle to catch a
     falling ball, seeing the screen only through glimpses.
 
@@ -317,7 +318,8 @@ class GlimpseCatchEnv(CatchSettings, SingleEnv):
 
     ## Arguments
     ``split``, ``screen_size``, ``paddle_width``, ``glimpse_size`` (g), ``num_scales`` (k),
-    ``scale``, ``start`` (read back as ``env.config``, a ``ram_env.catch.CatchConfig``);
+    ``scale``, ``start`` (read back as ``env.config``, a ``ram_env.catch.CatchConfig``, which
+    gives their defaults);
     ``shard=(i, n)``: on a fixed split this env plays games ``i, i + n, ...`` (the vector env
     does this itself); ``render_mode``: ``None`` or ``"rgb_array"`` (the screen enlarged with
     the retina's patches, earlier fixations and, at the end, caught or missed).
@@ -339,20 +341,12 @@ class GlimpseCatchEnv(CatchSettings, SingleEnv):
     def __init__(
         self,
         *,
-        split: str = "train",
-        screen_size: int = 24,
-        paddle_width: int = 2,
-        glimpse_size: int = 6,
-        num_scales: int = 3,
-        scale: int = 2,
-        start: str = "random",
         shard: tuple[int, int] = (0, 1),
         render_mode: str | None = None,
+        **settings: Any,
     ):
         check_render_mode(render_mode, self.metadata)
-        config = CatchConfig(
-            split, screen_size, paddle_width, glimpse_size, num_scales, scale, start
-        )
+        config = config_from(CatchConfig, settings, "GlimpseCatchEnv")
         self._start(CatchGames(1, config, shard), render_mode)
 
     @property
@@ -363,7 +357,7 @@ class GlimpseCatchEnv(CatchSettings, SingleEnv):
         return screen
 
 
-class GlimpseCatchVectorEnv(CatchSettings, BatchedVectorEnv):
+class GlimpseCatchVectorEnv(CatchProperties, BatchedVectorEnv):
     """``num_envs`` games of :class:`GlimpseCatchEnv` in one vector env, with array operations.
 
     It behaves exactly like ``gymnasium.vector.SyncVectorEnv`` over ``GlimpseCatchEnv``s made
@@ -377,22 +371,14 @@ class GlimpseCatchVectorEnv(CatchSettings, BatchedVectorEnv):
         self,
         num_envs: int = 1,
         *,
-        split: str = "train",
-        screen_size: int = 24,
-        paddle_width: int = 2,
-        glimpse_size: int = 6,
-        num_scales: int = 3,
-        scale: int = 2,
-        start: str = "random",
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        **settings: Any,
     ):
         if int(num_envs) != num_envs or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         check_render_mode(render_mode, self.metadata)
-        config = CatchConfig(
-            split, screen_size, paddle_width, glimpse_size, num_scales, scale, start
-        )
+        config = config_from(CatchConfig, settings, "GlimpseCatchVectorEnv")
         self._start(CatchGames(int(num_envs), config), autoreset_mode, render_mode)
 
     @property

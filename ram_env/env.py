@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from ram_env.batched import SingleEnv, check_render_mode
-from ram_env.core import GlimpseConfig, GlimpseEpisodes, GlimpseSettings
+from ram_env.batched import SingleEnv, check_render_mode, config_from
+from ram_env.classification import GlimpseConfig, GlimpseEpisodes, GlimpseProperties
 
 
-class GlimpseEnv(GlimpseSettings, SingleEnv):
+class GlimpseEnv(GlimpseProperties, SingleEnv):
     """The Recurrent Attention Model's task (Mnih et al. 2014): look at an image through a few
     glimpses, then name its class.
 
@@ -99,36 +101,12 @@ class GlimpseEnv(GlimpseSettings, SingleEnv):
         images: np.ndarray | None = None,
         labels: np.ndarray | None = None,
         *,
-        split: str = "train",
-        task: str = "mnist",
-        canvas_size: int | None = None,
-        num_clutter: int | None = None,
-        clutter_size: int = 8,
-        glimpse_size: int = 8,
-        num_scales: int = 1,
-        scale: int = 2,
-        num_glimpses: int = 6,
-        start: str = "random",
-        num_classes: int | None = None,
         shard: tuple[int, int] = (0, 1),
-        data_dir: str | None = None,
         render_mode: str | None = None,
+        **settings: Any,
     ):
         check_render_mode(render_mode, self.metadata)
-        config = GlimpseConfig(
-            split=split,
-            task=task,
-            canvas_size=canvas_size,
-            num_clutter=num_clutter,
-            clutter_size=clutter_size,
-            glimpse_size=glimpse_size,
-            num_scales=num_scales,
-            scale=scale,
-            num_glimpses=num_glimpses,
-            start=start,
-            num_classes=num_classes,
-            data_dir=data_dir,
-        )
+        config = config_from(GlimpseConfig, settings, "GlimpseEnv")
         self._start(GlimpseEpisodes(1, images, labels, config, shard), render_mode)
 
     @property

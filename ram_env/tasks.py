@@ -12,13 +12,13 @@ A *task* says what is drawn on a canvas around one source image (a digit):
 
 Randomness. Every random choice for a canvas is one 64-bit word, reduced to ``[0, n)`` by
 ``word % n``. The environment's training canvases take their words from a hash of the env's
-episode key (drawn from its RNG when it is seeded) and its episode count (see ``ram_env.core``),
-so they are fresh every episode; :meth:`CanvasGenerator.sample` draws them from a numpy
-Generator instead. Validation and test canvases take them from a counter-based hash (SplitMix64) of
-``(generator version, split, task parameters, image index, draw number)``: canvas ``i`` of a
-fixed split is the same on every machine, in any order and at any batch size, so error rates of
-different agents are comparable. Changing anything here changes the fixed sets: bump
-``GENERATOR_VERSION`` and the environment versions with it.
+episode key (drawn from its RNG when it is seeded) and its episode count (see
+``ram_env.classification``), so they are fresh every episode; :meth:`CanvasGenerator.sample` draws
+them from a numpy Generator instead. Validation and test canvases take them from a counter-based
+hash (SplitMix64) of ``(generator version, split, task parameters, image index, draw number)``:
+canvas ``i`` of a fixed split is the same on every machine, in any order and at any batch size, so
+error rates of different agents are comparable. Changing anything here changes the fixed sets:
+bump ``GENERATOR_VERSION`` and the environment versions with it.
 """
 
 from __future__ import annotations

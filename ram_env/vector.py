@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from ram_env.batched import BatchedVectorEnv, check_render_mode
-from ram_env.core import GlimpseConfig, GlimpseEpisodes, GlimpseSettings
+from ram_env.batched import BatchedVectorEnv, check_render_mode, config_from
+from ram_env.classification import GlimpseConfig, GlimpseEpisodes, GlimpseProperties
 
 
-class GlimpseVectorEnv(GlimpseSettings, BatchedVectorEnv):
+class GlimpseVectorEnv(GlimpseProperties, BatchedVectorEnv):
     """``num_envs`` copies of :class:`ram_env.env.GlimpseEnv` in one, with no per-env Python loop.
 
     It behaves exactly like ``gymnasium.vector.SyncVectorEnv`` over ``GlimpseEnv``s made with the
@@ -60,37 +62,13 @@ class GlimpseVectorEnv(GlimpseSettings, BatchedVectorEnv):
         images: np.ndarray | None = None,
         labels: np.ndarray | None = None,
         *,
-        split: str = "train",
-        task: str = "mnist",
-        canvas_size: int | None = None,
-        num_clutter: int | None = None,
-        clutter_size: int = 8,
-        glimpse_size: int = 8,
-        num_scales: int = 1,
-        scale: int = 2,
-        num_glimpses: int = 6,
-        start: str = "random",
-        num_classes: int | None = None,
-        data_dir: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        **settings: Any,
     ):
         if int(num_envs) != num_envs or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         check_render_mode(render_mode, self.metadata)
-        config = GlimpseConfig(
-            split=split,
-            task=task,
-            canvas_size=canvas_size,
-            num_clutter=num_clutter,
-            clutter_size=clutter_size,
-            glimpse_size=glimpse_size,
-            num_scales=num_scales,
-            scale=scale,
-            num_glimpses=num_glimpses,
-            start=start,
-            num_classes=num_classes,
-            data_dir=data_dir,
-        )
+        config = config_from(GlimpseConfig, settings, "GlimpseVectorEnv")
         episodes = GlimpseEpisodes(int(num_envs), images, labels, config)
         self._start(episodes, autoreset_mode, render_mode)

@@ -502,12 +502,15 @@ def test_bad_constructor_arguments(kwargs, message):
         GlimpseEnv(**{"split": "val", **kwargs})
 
 
-def test_a_mistyped_argument_names_the_env_and_the_argument():
-    """Both envs take explicit keyword arguments, so a typo names the public class."""
+def test_a_mistyped_argument_names_the_env_the_argument_and_the_settings():
     with pytest.raises(
-        TypeError, match=r"GlimpseEnv.__init__\(\) got an unexpected keyword argument 'num_glimpse'"
+        TypeError,
+        match=r"GlimpseEnv.__init__\(\) got an unexpected keyword argument 'num_glimpse'; its "
+        r"settings: split, task, canvas_size, num_clutter, clutter_size, glimpse_size, ",
     ):
         gym.make(ONE_ID, num_glimpse=3)
+    with pytest.raises(TypeError, match=r"GlimpseCatchVectorEnv.__init__\(\) got an unexpected"):
+        gym.make_vec("GlimpseCatch-v0", num_envs=2, screensize=30)
     with pytest.raises(
         TypeError,
         match=r"GlimpseVectorEnv.__init__\(\) got an unexpected keyword argument 'glimpsesize'",

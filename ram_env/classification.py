@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ram_env import datasets
-from ram_env.batched import BatchedEpisodes, FamilySettings, check_locations
+from ram_env.batched import BatchedEpisodes, FamilyProperties, check_locations
 from ram_env.rendering import episode_frame
 from ram_env.sensor import GlimpseSensor
 from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words, unit_interval
@@ -317,9 +317,9 @@ class GlimpseEpisodes(BatchedEpisodes):
             self.generator = CanvasGenerator(images, self.task, self.split)
 
 
-class GlimpseSettings(FamilySettings):
+class GlimpseProperties(FamilyProperties):
     """The read-only public surface both image-classification envs share, besides
-    ``FamilySettings``' (``config``, ``split``, ``num_glimpses``, ``sensor``): the task and the
+    ``FamilyProperties``' (``config``, ``split``, ``num_glimpses``, ``sensor``): the task and the
     split's data."""
 
     _episodes: GlimpseEpisodes
