@@ -9,9 +9,9 @@ from PIL import Image, ImageSequence
 torch = pytest.importorskip("torch")
 
 from agents.common.checkpoints import save_atomically  # noqa: E402
-from agents.common.errors import UnusableFile  # noqa: E402
+from agents.common.errors import SettingsChanged, UnusableFile  # noqa: E402
 from agents.common.torch_observations import TorchObservations, make_torch_envs  # noqa: E402
-from agents.ram.checkpoints import load_model, model_state  # noqa: E402
+from agents.ram.checkpoints import check_same_model, load_model, model_state  # noqa: E402
 from agents.ram.evaluation import glimpse_placement  # noqa: E402
 from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.ram.pictures import glimpse_gif  # noqa: E402
@@ -397,6 +397,25 @@ def test_glimpse_placement_measures_glimpse_centres_against_the_digit_box():
     assert np.allclose(placement.mean_offset[1:], offsets.mean(0), atol=1e-4)
     assert placement.median_distance.shape == (8,)
     assert np.allclose(placement.median_distance[1:], np.median(np.hypot(*offsets.T)), atol=1e-4)
+
+
+def test_a_checkpoint_brings_back_the_location_std_the_model_plays_with(tmp_path):
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    model.location_std = 0.07  # as a training schedule leaves it
+    state = model_state(model, "GlimpseMNIST-v0", {})
+    save_atomically(state, tmp_path / "now.pt")
+    loaded = load_model(tmp_path / "now.pt")[0]
+    assert (loaded.location_std, loaded.config) == (0.07, TINY)
+    check_same_model(state, TINY, tmp_path / "now.pt")  # built the same: resumable
+    # A 0.1.0 checkpoint: the std of the moment in place of the built one, no "location_std".
+    del state["location_std"]
+    state["ram_config"]["location_std"] = 0.07
+    save_atomically(state, tmp_path / "old.pt")
+    assert load_model(tmp_path / "old.pt")[0].location_std == 0.07
+    check_same_model(state, TINY, tmp_path / "old.pt")
+    state["ram_config"]["core_size"] += 1
+    with pytest.raises(SettingsChanged, match="other settings \\(core_size: "):
+        check_same_model(state, TINY, tmp_path / "old.pt")
 
 
 def test_a_checkpoint_with_unknown_settings_is_refused_by_name(tmp_path):

@@ -7,13 +7,20 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from agents.common.schedules import interpolate, linear_learning_rate  # noqa: E402
+from agents.common.schedules import LinearSchedule, interpolate, linear_learning_rate  # noqa: E402
 
 
 def test_interpolate_runs_from_start_to_end():
     assert interpolate(0.25, 0.1, 0.0) == 0.25
     assert interpolate(0.25, 0.1, 1.0) == pytest.approx(0.1)
     assert interpolate(0.25, 0.1, 0.5) == pytest.approx(0.175)
+
+
+def test_a_linear_schedule_holds_its_end_after_its_steps():
+    std = LinearSchedule(0.25, 0.1, steps=4)
+    assert [std(done) for done in range(6)] == pytest.approx(
+        [0.25, 0.2125, 0.175, 0.1375, 0.1, 0.1]
+    )
 
 
 def test_the_learning_rate_falls_linearly_to_its_end():

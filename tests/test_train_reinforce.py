@@ -24,6 +24,7 @@ from agents.common.cli import parse_config  # noqa: E402
 from agents.common.errors import InvalidSetting  # noqa: E402
 from agents.experiments import paper_tables  # noqa: E402
 from agents.ram import train_reinforce  # noqa: E402
+from agents.ram.checkpoints import load_model  # noqa: E402
 
 TINY = [
     "--env-id",
@@ -328,8 +329,13 @@ def test_the_location_std_falls_over_the_run(tmp_path):
     results = train_reinforce.main(parse_config(train_reinforce.Config, args))
     assert results["location_std_start_end"] == [0.15, 0.05]  # MNIST's start, the given end
     # The std is set before each batch: the last of the run's 32 batches used 0.05 + 0.1 / 32.
+    # The checkpoint keeps the std the model was built with apart from the one it plays with now.
     last = torch.load(tmp_path / "GlimpseMNIST-v0-seed1" / "checkpoint.pt", weights_only=True)
-    assert last["ram_config"]["location_std"] == pytest.approx(0.05 + 0.1 / 32)
+    assert last["location_std"] == pytest.approx(0.05 + 0.1 / 32)
+    assert last["ram_config"]["location_std"] == 0.15
+    model, _, _ = load_model(tmp_path / "GlimpseMNIST-v0-seed1" / "checkpoint.pt")
+    assert model.location_std == pytest.approx(0.05 + 0.1 / 32)
+    assert model.config.location_std == 0.15
 
 
 @requires_mnist

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 
 def interpolate(start: float, end: float, fraction: float) -> float:
     """The value ``fraction`` of the way from ``start`` to ``end`` (0: start, 1: end)."""
     return start + (end - start) * fraction
+
+
+@dataclass(frozen=True)
+class LinearSchedule:
+    """A value going linearly from ``start`` to ``end`` over ``steps`` steps, then held at
+    ``end``; ``schedule(done)`` is the value after ``done`` steps."""
+
+    start: float
+    end: float
+    steps: int
+
+    def __call__(self, done: int) -> float:
+        return interpolate(self.start, self.end, min(done, self.steps) / self.steps)
 
 
 def linear_learning_rate(

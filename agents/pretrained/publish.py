@@ -126,7 +126,8 @@ def main(config: Config) -> dict:
         "model": {
             "glimpse_shape": list(model.glimpse_shape),
             "num_classes": model.num_classes,
-            "ram_config": best["ram_config"],
+            # The settings that rebuild the model as it plays: with its std of the best epoch.
+            "ram_config": {**best["ram_config"], "location_std": model.location_std},
         },
         "training": {
             "command": config.command,

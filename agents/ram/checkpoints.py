@@ -14,10 +14,12 @@ from agents.ram.model import RAMConfig, RecurrentAttentionModel
 
 
 def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
-    """What it takes to rebuild and use a model later: weights, sizes and its environment."""
+    """What it takes to rebuild and use a model later: weights, settings as built, the location
+    std now, sizes and its environment."""
     return {
         "model": {key: value.cpu() for key, value in model.state_dict().items()},  # any device
-        "ram_config": vars(model.config).copy(),
+        "ram_config": dataclasses.asdict(model.config),
+        "location_std": model.location_std,
         "glimpse_shape": list(model.glimpse_shape),
         "num_classes": model.num_classes,
         "env_id": env_id,
@@ -44,20 +46,23 @@ def load_model(
         tuple(state["glimpse_shape"]), state["num_classes"], RAMConfig(**state["ram_config"])
     )
     model.load_state_dict(state["model"])
+    # Checkpoints of 0.1.0 have no "location_std": their ram_config holds the std at saving.
+    model.location_std = state.get("location_std", model.config.location_std)
     return model.to(device), state["env_id"], state.get("env_kwargs", {})
 
 
-def check_same_model(saved: dict, current: RAMConfig, path: Path) -> None:
-    """SettingsChanged unless the RAM saved at ``path`` had ``current``'s settings (the location std
-    apart: the trainer changes it every batch). A default that changed since the run began
-    (say, the learned first glimpse, once the env's) would otherwise change a resumed run silently;
-    settings missing from ``saved`` count as what they were before they existed, RAMConfig's
-    defaults."""
-    saved = {**dataclasses.asdict(RAMConfig()), **saved}
+def check_same_model(checkpoint: dict, current: RAMConfig, path: Path) -> None:
+    """SettingsChanged unless the RAM of the checkpoint saved at ``path`` was built with
+    ``current``'s settings. A default that changed since the run began (say, the learned first
+    glimpse, once the env's) would otherwise change a resumed run silently; settings missing from
+    the checkpoint count as what they were before they existed, RAMConfig's defaults."""
+    saved = {**dataclasses.asdict(RAMConfig()), **checkpoint["ram_config"]}
+    # A 0.1.0 checkpoint saved the std of the moment in place of the one the model was built with.
+    ignored = () if "location_std" in checkpoint else ("location_std",)
     changed = sorted(
         key
         for key, value in dataclasses.asdict(current).items()
-        if key != "location_std" and saved.get(key) != value
+        if key not in ignored and saved.get(key) != value
     )
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(current, k)!r}" for k in changed)

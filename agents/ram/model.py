@@ -54,7 +54,8 @@ class RAMConfig:
     core: str = "rnn"
     """Core network: "rnn" (ReLU RNN, the paper's) or "lstm"."""
     location_std: float = 0.1
-    """Standard deviation of the Gaussian location policy, in [-1, 1] units."""
+    """Standard deviation of the Gaussian location policy, in [-1, 1] units, as the model is
+    built (``RecurrentAttentionModel.location_std`` is the current one)."""
     reinforce_core_weight: float = 0.0
     """Weight of the location policy's REINFORCE gradient where it enters the core (and from
     there the glimpse network), so they also learn features for where to look; 0: it does not
@@ -109,6 +110,9 @@ class RecurrentAttentionModel(nn.Module):
                 f"got {gains!r}"
             )
         self.config = config
+        self.location_std = config.location_std
+        """The location policy's std now: the config's, unless a training schedule lowered it
+        (saved with the model, agents.ram.checkpoints)."""
         self.glimpse_shape = tuple(glimpse_shape)
         self.num_classes = num_classes
         glimpse_size = int(torch.tensor(glimpse_shape).prod())
@@ -161,7 +165,7 @@ class RecurrentAttentionModel(nn.Module):
         hidden = _scale_gradient(hidden, self.config.reinforce_core_weight)
         mean = torch.tanh(self.locator(hidden)).float()  # float32 also under bf16 autocast
         # validate_args=False: the argument checks cost more than the rest of the step.
-        return Normal(mean, self.config.location_std, validate_args=False)
+        return Normal(mean, self.location_std, validate_args=False)
 
     def classify(self, hidden: torch.Tensor) -> torch.Tensor:
         """Class logits from the last state."""

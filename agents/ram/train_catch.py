@@ -176,7 +176,7 @@ def main(config: Config) -> dict:
         model,
         optimizer,
         schedule,
-        check_model=lambda saved, path: check_same_model(saved["ram_config"], ram_config, path),
+        check_model=lambda saved, path: check_same_model(saved, ram_config, path),
     )
     started = time.time() - run.seconds
 

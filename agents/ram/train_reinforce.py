@@ -45,7 +45,7 @@ from agents.common.devices import Precision, autocast, compile_step, resolve_dev
 from agents.common.errors import InvalidSetting
 from agents.common.pictures import learning_curve
 from agents.common.run_folder import RunFolder
-from agents.common.schedules import interpolate, linear_learning_rate
+from agents.common.schedules import LinearSchedule, linear_learning_rate
 from agents.common.torch_observations import make_torch_envs
 from agents.ram.checkpoints import check_same_model, load_model, model_state
 from agents.ram.evaluation import error_rates
@@ -182,11 +182,8 @@ def main(config: Config) -> dict:
     batches_per_epoch = math.ceil(config.episodes_per_epoch / config.batch_size)
     total_batches = config.epochs * batches_per_epoch
 
-    def location_std(done: int) -> float:
-        """The location std after ``done`` of the run's batches."""
-        return interpolate(start_std, final_std, done / total_batches)
-
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
+    location_std = LinearSchedule(start_std, final_std, total_batches)
     leave_one_out = config.replicas if config.baseline == "leave_one_out" else 0
 
     run = start_or_resume(
@@ -195,7 +192,7 @@ def main(config: Config) -> dict:
         model,
         optimizer,
         schedule,
-        check_model=lambda saved, path: check_same_model(saved["ram_config"], ram_config, path),
+        check_model=lambda saved, path: check_same_model(saved, ram_config, path),
     )
     started = time.time() - run.seconds
     writer = SummaryWriter(run_dir / "tensorboard")
@@ -211,7 +208,7 @@ def main(config: Config) -> dict:
             totals = {"loss": 0.0, "reward": 0.0}
             progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
             for batch in progress:
-                model.config.location_std = location_std(schedule.last_epoch)
+                model.location_std = location_std(schedule.last_epoch)
                 with autocast(device, config.precision):
                     episodes = play(
                         envs,
