@@ -41,7 +41,9 @@ from torch.distributions import Normal
 
 @dataclass
 class RAMConfig:
-    """Sizes of the Recurrent Attention Model; the defaults are the paper's."""
+    """Sizes and switches of the Recurrent Attention Model. The sizes default to the paper's;
+    the switches (gradient weights, first location, core init) default to off, and each trainer
+    sets them from its own settings (agents.ram.train_reinforce.Config: the paper's training)."""
 
     glimpse_hidden: int = 128
     """Units of h_g, the glimpse's own features."""
