@@ -142,7 +142,8 @@ class FamilyProperties:
 
     @property
     def split(self) -> str:
-        """``"train"`` (fresh random episodes) or ``"val"`` / ``"test"`` (the fixed sets)."""
+        """``"train"`` (fresh random episodes), ``"val"`` / ``"test"`` (the fixed sets), or a
+        family's other random split (the image tasks' ``"trainval"``)."""
         return self._episodes.config.split
 
     @property

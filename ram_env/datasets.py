@@ -4,7 +4,9 @@ Splits (fixed, so results are comparable between runs and machines):
 
 * ``train``: official training images 0..54999 (55,000 digits);
 * ``val``:   official training images 55000..59999 (the last 5,000, never trained on);
-* ``test``:  the official 10,000-image test set.
+* ``test``:  the official 10,000-image test set;
+* ``trainval``: official training images 0..59999 (``train`` and ``val`` together), for the
+  protocol that trains on all 60,000 and reports the final model, never looking at ``test``.
 
 ``load_mnist(split)`` returns ``(images, labels)``: images ``(N, 28, 28)`` uint8, labels ``(N,)``
 int64, both read-only and cached in-process, so many environments in one process share one copy
@@ -48,7 +50,7 @@ from ram_env.idx import (
     read_idx,
 )
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "trainval")
 VAL_SIZE = 5000
 
 DATA_DIR_ENV = "RAM_ENV_DATA_DIR"

@@ -65,7 +65,8 @@ class GlimpseEnv(GlimpseProperties, SingleEnv):
     ``ram_env.GlimpseConfig``, the same on ``GlimpseVectorEnv``).
     - ``images``, ``labels``: your own data, uint8 (N, H, W) or (N, H, W, C) and integer (N,);
       by default the MNIST ``split`` is loaded (see ``ram_env.datasets``).
-    - ``split``: ``"train"`` (random episodes) or ``"val"`` / ``"test"`` (the fixed sets).
+    - ``split``: ``"train"`` (random episodes) or ``"val"`` / ``"test"`` (the fixed sets), or
+      ``"trainval"`` (random episodes of all 60,000 training images, val's included).
     - ``task``, ``canvas_size``, ``num_clutter``, ``clutter_size``: what the canvas holds.
     - ``glimpse_size`` (g), ``num_scales`` (k), ``scale``: the retina.
     - ``num_glimpses`` (T): glimpses per episode.

@@ -34,7 +34,7 @@ from agents.common.cli import parse_config, run_entry_point
 from agents.common.errors import InvalidSetting, UnusableFile
 from agents.experiments.paper_tables import PAPER, TASKS, table_rows
 from agents.pretrained.measure import headline, test_error
-from agents.ram.checkpoints import load_model
+from agents.ram.checkpoints import REPORTED_MODEL, load_model, reported_model_file
 from ram_env.atomic import write_bytes_atomically, write_text_atomically
 
 TRAJECTORY_SEEDS = (0, 1, 2, 3)
@@ -105,8 +105,9 @@ def main(config: Config) -> dict:
             f"{config.run_dir} holds {checkpoint['epoch']} of {training['epochs']} epochs; "
             "publish a finished run"
         )
-    best = load_checkpoint(config.run_dir / "best.pt")
-    model, env_id, env_kwargs = load_model(config.run_dir / "best.pt")
+    reported = reported_model_file(training.get("train_split", "train"))
+    best = load_checkpoint(config.run_dir / reported)
+    model, env_id, env_kwargs = load_model(config.run_dir / reported)
     kernels = torch.backends.cpu.get_cpu_capability()
     test = measure(model, env_id, env_kwargs)
     is_catch = env_id in ram_env.CATCH_ENV_IDS
@@ -135,6 +136,7 @@ def main(config: Config) -> dict:
             "commit": config.commit or None,
             "config": training,
             "epochs": checkpoint["epoch"],
+            "reported_model": REPORTED_MODEL[training.get("train_split", "train")],
             "best_epoch": best["epoch"],
             "best_val_catch_rate" if is_catch else "best_val_error": round(
                 best_row["val_catch_rate"] if is_catch else best_row["val_error"], 2

@@ -12,6 +12,14 @@ from agents.common.checkpoints import load_checkpoint
 from agents.common.errors import SettingsChanged, UnusableFile
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 
+# Which model a run reports, by its training split: with val held out, the one val chose.
+REPORTED_MODEL = {"train": "best val epoch", "trainval": "final epoch (val trained on)"}
+
+
+def reported_model_file(train_split: str) -> str:
+    """The run-folder file that holds the model a run reports (see REPORTED_MODEL)."""
+    return "best.pt" if train_split == "train" else "checkpoint.pt"
+
 
 def model_state(model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, **extra) -> dict:
     """What it takes to rebuild and use a model later: weights, settings as built, the location
