@@ -158,8 +158,9 @@ def test_splits_have_the_documented_contents(monkeypatch, official):
         "train": (train_images[:55000], train_labels[:55000]),
         "val": (train_images[55000:], train_labels[55000:]),
         "test": (official[TEST_IMAGES.name], official[TEST_LABELS.name]),
+        "trainval": (train_images, train_labels),
     }
-    sizes = {"train": 55000, "val": VAL_SIZE, "test": 10000}
+    sizes = {"train": 55000, "val": VAL_SIZE, "test": 10000, "trainval": 60000}
     for split in SPLITS:
         images, labels = load_mnist(split)
         assert images.shape == (sizes[split], 28, 28) and labels.shape == (sizes[split],)
@@ -176,7 +177,7 @@ def test_splits_have_the_documented_contents(monkeypatch, official):
 
 
 def test_unknown_split_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="train, val, test"):
+    with pytest.raises(ValueError, match="train, val, test, trainval"):
         load_mnist("validation")
 
 

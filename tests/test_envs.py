@@ -627,3 +627,12 @@ def test_rejected_reset_changes_nothing(options, message, split):
     for _ in range(2):
         assert_same(env.reset(), twin.reset())
         assert_same(play(env, actions), play(twin, actions))
+
+
+def test_the_trainval_split_draws_from_all_60000_training_images(mnist_dir):
+    envs = gym.make_vec("GlimpseMNIST-v0", num_envs=500, split="trainval")
+    _, info = envs.reset(seed=0)
+    assert len(envs.unwrapped.labels) == 60_000
+    assert info["index"].max() >= 55_000  # val's images, which the train split never shows
+    with pytest.raises(ValueError, match="split must be one of train, val, test; got 'trainval'"):
+        gym.make("GlimpseCatch-v0", split="trainval")

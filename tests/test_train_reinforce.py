@@ -25,6 +25,7 @@ from agents.common.errors import InvalidSetting  # noqa: E402
 from agents.experiments import paper_tables  # noqa: E402
 from agents.ram import train_reinforce  # noqa: E402
 from agents.ram.checkpoints import load_model  # noqa: E402
+from agents.ram.evaluation import error_rates  # noqa: E402
 
 TINY = [
     "--env-id",
@@ -303,6 +304,20 @@ def test_init_from_starts_from_the_shipped_models_weights(tmp_path):
     assert fresh["test_error_single_trajectory"] > 50
     saved = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert saved["init_from"] == "1a-ram2"
+
+
+@requires_mnist
+def test_a_run_on_trainval_reports_its_final_model(tmp_path):
+    args = [*TINY, "--epochs", "2", "--runs-dir", str(tmp_path), "--run-name", "all"]
+    results = train_reinforce.main(
+        parse_config(train_reinforce.Config, [*args, "--train-split", "trainval"])
+    )
+    assert results["reported_model"] == "final epoch (val trained on)"
+    final, _, _ = load_model(tmp_path / "all" / "checkpoint.pt")
+    again = error_rates(final, "GlimpseMNIST-v0", "test", num_envs=1000, seed=0)
+    assert results["test_error_single_trajectory"] == pytest.approx(again["single"], abs=0.01)
+    saved = json.loads((tmp_path / "all" / "config.json").read_text())
+    assert saved["train_split"] == "trainval"
 
 
 def test_a_short_run_counts_one_epoch_in_the_singular():
