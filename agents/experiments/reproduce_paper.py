@@ -56,6 +56,7 @@ from agents.common.checkpoints import check_same_settings
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.jobs import Job, RaySettings, run_jobs, start_ray
+from agents.common.run_folder import RunFolder
 from agents.experiments.paper_tables import (
     CLAIMS,
     FULL_EPISODES_PER_EPOCH,
@@ -65,6 +66,7 @@ from agents.experiments.paper_tables import (
     PAPER,
     TASKS,
     full_epochs,
+    plural,
     table_rows,
 )
 from agents.ram import train_reinforce
@@ -154,7 +156,7 @@ def row_settings(
 def train_row(settings: train_reinforce.Config | train_baseline.Config) -> None:
     """Train (or resume) one row, with the settings of ``row_settings``, to its results.json."""
     where = Path(settings.runs_dir) / settings.run_name
-    print(f"{where}: training {settings.epochs} epochs", flush=True)
+    print(f"{where}: training {plural(settings.epochs, 'epoch')}", flush=True)
     if isinstance(settings, train_reinforce.Config):
         train_reinforce.main(settings)
     else:
@@ -163,9 +165,10 @@ def train_row(settings: train_reinforce.Config | train_baseline.Config) -> None:
 
 def command(script: str, settings: dict, defaults: object, always: tuple[str, ...] = ()) -> str:
     """A command line for ``script`` with the ``settings`` that differ from ``defaults`` (and
-    those named in ``always``)."""
+    those named in ``always``): what to train first, where and on what (RunFolder's) last."""
     words = ["python", script]
-    for key, value in settings.items():
+    where = {field.name for field in dataclasses.fields(RunFolder)}
+    for key, value in sorted(settings.items(), key=lambda item: item[0] in where):
         if key not in always and value == getattr(defaults, key, None):
             continue
         flag = "--" + key.replace("_", "-")
