@@ -127,7 +127,7 @@ def main(config: Config) -> dict:
         "model": {
             "glimpse_shape": list(model.glimpse_shape),
             "num_classes": model.num_classes,
-            # The settings that rebuild the model as it plays: with its std of the best epoch.
+            # The settings that rebuild the model as it plays, with the std it plays with.
             "ram_config": {**best["ram_config"], "location_std": model.location_std},
         },
         "training": {
