@@ -93,8 +93,8 @@ class GlimpseEnv(GlimpseProperties, SingleEnv):
       the first glimpse's random start became part of each fixed canvas (the canvases did not
       change), so errors measured before that are not comparable one to one with later ones.
       Since then any change to the fixed sets (canvases, starts, labels) makes a new version.
-      The reset options ``location`` (both envs) and ``replicas`` (the vector env) were added
-      without changing the sets. See CHANGELOG.md.
+      The reset options ``location`` (both envs) and ``replicas`` (the vector env), and in
+      0.2.0 the ``trainval`` split, were added without changing the sets. See CHANGELOG.md.
     """
 
     def __init__(
