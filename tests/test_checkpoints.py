@@ -28,7 +28,9 @@ def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(
     for epoch, val_error in [(1, 9.0), (2, 7.5), (3, 8.0)]:
         weights["w"] += 1  # the model changes every epoch
         row = {"epoch": epoch, "val_error": val_error, "train_loss": 1.0 / epoch}
-        finish_epoch(tmp_path, progress, row, state, {"optimizer": {"step": epoch}}, 10.0 * epoch)
+        finish_epoch(
+            tmp_path, progress, row, state, {"optimizer": {"step": epoch}}, 10.0 * epoch, val_error
+        )
 
     best = load_checkpoint(tmp_path / "best.pt")
     assert (best["epoch"], best["val_error"], float(best["model"]["w"])) == (2, 7.5, 2.0)
@@ -135,6 +137,7 @@ def test_a_resumed_run_says_from_which_epoch(tmp_path, capsys):
                 "config": dataclasses.asdict(Settings()),
             },
             seconds=1.0,
+            val_error=5.0,
         )
     capsys.readouterr()
     resumed, *_ = begin(resume=True)

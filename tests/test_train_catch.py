@@ -17,6 +17,7 @@ from agents.ram import train_catch  # noqa: E402
 from agents.ram.checkpoints import load_model  # noqa: E402
 from agents.ram.evaluation import catch_rate  # noqa: E402
 from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
+from agents.ram.reinforce import advantages_and_returns, catch_losses, play_catch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--games-per-epoch", "64", "--batch-size", "32", "--gif-games", "2", "--threads", "1"]
@@ -48,7 +49,7 @@ def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministi
 
 
 @pytest.mark.parametrize("reinforce_core_weight", [0.0, 1.0])
-def test_play_returns_one_log_probability_and_baseline_per_step(reinforce_core_weight):
+def test_play_catch_returns_one_log_probability_and_baseline_per_step(reinforce_core_weight):
     import gymnasium as gym
     from gymnasium.vector import AutoresetMode
 
@@ -60,10 +61,12 @@ def test_play_returns_one_log_probability_and_baseline_per_step(reinforce_core_w
     envs.reset(seed=0)
     config = RAMConfig(core="lstm", reinforce_core_weight=reinforce_core_weight)
     model = RecurrentAttentionModel((3, 6, 6), 3, config)
-    log_probs, entropies, baselines, rewards = train_catch.play(envs, model, greedy=False)
-    assert log_probs.shape == entropies.shape == baselines.shape == (8, 23)  # 24 glimpses
-    assert set(np.unique(rewards.numpy())) <= {0.0, 1.0}
+    episodes = play_catch(envs, model)
+    log_probs = episodes.log_probs
+    assert log_probs.shape == episodes.entropies.shape == episodes.baselines.shape == (8, 23)
+    assert set(np.unique(episodes.rewards.numpy())) <= {0.0, 1.0}
     assert log_probs.requires_grad and torch.isfinite(log_probs).all()
+    assert set(catch_losses(episodes)) == {"reinforce", "baseline", "entropy"}
     # Every parameter of the policy gets a REINFORCE gradient (pure RL: no supervised term),
     # the core's from the paddle's moves even where the locations' gradient stays out of it.
     (-(log_probs.sum())).backward()
@@ -76,15 +79,15 @@ def test_play_returns_one_log_probability_and_baseline_per_step(reinforce_core_w
 def test_advantages_are_r_minus_b_at_lambda_1_and_td_errors_at_lambda_0():
     baselines = torch.tensor([[0.2, 0.5, 0.4], [0.1, 0.1, 0.9]])
     rewards = torch.tensor([1.0, 0.0])
-    advantages, returns = train_catch.advantages_and_returns(baselines, rewards, 1.0)
+    advantages, returns = advantages_and_returns(baselines, rewards, 1.0)
     torch.testing.assert_close(advantages, rewards[:, None] - baselines)
     torch.testing.assert_close(returns, rewards[:, None].expand(2, 3))
     # lambda 0: one-step errors b_{t+1} - b_t, then R - b_{T-1}; the return is b_{t+1} (or R).
-    advantages, returns = train_catch.advantages_and_returns(baselines, rewards, 0.0)
+    advantages, returns = advantages_and_returns(baselines, rewards, 0.0)
     torch.testing.assert_close(advantages, torch.tensor([[0.3, -0.1, 0.6], [0.0, 0.8, -0.9]]))
     torch.testing.assert_close(returns, torch.tensor([[0.5, 0.4, 1.0], [0.1, 0.9, 0.0]]))
     # lambda 0.5: A_t = delta_t + 0.5 A_{t+1}, from the last step back.
-    advantages, _ = train_catch.advantages_and_returns(baselines, rewards, 0.5)
+    advantages, _ = advantages_and_returns(baselines, rewards, 0.5)
     a2 = 0.6
     a1 = -0.1 + 0.5 * a2
     torch.testing.assert_close(advantages[0], torch.tensor([0.3 + 0.5 * a1, a1, a2]))

@@ -136,6 +136,7 @@ def main(config: Config) -> dict:
                     "config": dataclasses.asdict(config),
                 },
                 seconds=time.time() - started,
+                val_error=row["val_error"],
             )
             print(f"epoch {epoch}: val error {row['val_error']:.2f}%, {row['seconds']:.0f} s")
 

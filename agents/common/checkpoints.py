@@ -82,8 +82,8 @@ def check_same_settings(
 
 @dataclass
 class Progress:
-    """Where a run stands: the next epoch, the best validation error so far, the per-epoch
-    history and the seconds already spent."""
+    """Where a run stands: the next epoch, the best validation error so far (see
+    :func:`finish_epoch`), the per-epoch history and the seconds already spent."""
 
     first_epoch: int = 1
     best_val: float = math.inf
@@ -112,19 +112,21 @@ def finish_epoch(
     state: Callable[..., dict],
     training: dict,
     seconds: float,
+    val_error: float,
 ) -> None:
-    """Record an epoch of a run, the same way for every trainer: ``row`` (with ``epoch`` and
-    ``val_error``) joins ``progress.history``; the model becomes ``best.pt`` if its validation
-    error is the lowest so far; then ``checkpoint.pt`` and ``metrics.csv`` are written, in that
-    order, so a kill cannot leave a log row that the checkpoint does not know.
+    """Record an epoch of a run, the same way for every trainer: ``row`` (with ``epoch``) joins
+    ``progress.history``; the model becomes ``best.pt`` if its ``val_error`` (in %, lower is
+    better: the validation error rate, or on Catch the share of validation games missed) is the
+    lowest so far; then ``checkpoint.pt`` and ``metrics.csv`` are written, in that order, so a
+    kill cannot leave a log row that the checkpoint does not know.
 
     ``state(**extra)`` is the model's saveable state with ``extra`` entries (the trainer's
     ``model_state`` or ``baseline_state``); ``training`` holds what only the checkpoint needs
     (optimizer, schedule, settings); ``seconds`` is the run's time so far."""
     progress.history.append(row)
     epoch = row["epoch"]
-    if row["val_error"] < progress.best_val:
-        progress.best_val = row["val_error"]
+    if val_error < progress.best_val:
+        progress.best_val = val_error
         save_atomically(state(epoch=epoch, val_error=progress.best_val), run_dir / "best.pt")
     progress.first_epoch, progress.seconds = epoch + 1, seconds
     checkpoint = state(

@@ -1,8 +1,11 @@
-"""Episodes of the RAM against a Glimpse vector env, and the losses that train it.
+"""Episodes of the RAM against a Glimpse vector env, and the losses that train it: on the image
+tasks (:func:`play`, :func:`losses`) and on Catch (:func:`play_catch`, :func:`catch_losses`).
 
 The agent talks to the environment only through its API: it receives glimpses and where they
-were taken, sends ``{location, label}`` actions, and learns from the final reward and, in the
-hybrid mode, the true ``label`` the environment reports when the episode ends.
+were taken, sends ``{location, label}`` actions (``{location, paddle}`` on Catch), and learns
+from the final reward and, in the hybrid mode, the true ``label`` the environment reports when
+the episode ends. The two tasks differ in when the agent acts: an image episode has one answer,
+after its last glimpse; a Catch game a paddle move after every glimpse, until the ball lands.
 """
 
 from __future__ import annotations
@@ -203,3 +206,88 @@ def update(
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm, foreach=True)
     optimizer.step()
     return loss.item()
+
+
+@dataclass
+class CatchEpisodes:
+    """What one batch of Catch games leaves for the losses (B games, all reset together, so all
+    T steps long)."""
+
+    log_probs: torch.Tensor
+    """(B, T): log-probability of each step's actions, the location and the paddle move."""
+    entropies: torch.Tensor
+    """(B, T): entropy of each step's paddle policy."""
+    baselines: torch.Tensor
+    """(B, T): the baseline b_t of each step's state."""
+    rewards: torch.Tensor
+    """(B,): 1 for a caught ball, 0 for a missed one."""
+
+
+def play_catch(envs, model: RecurrentAttentionModel, *, greedy: bool = False) -> CatchEpisodes:
+    """One game in every env of ``envs`` (a TorchObservations-wrapped Catch vector env, autoreset
+    disabled; all are reset together). Every step the model takes in the glimpse, then samples
+    where to look next and how to move the paddle (``greedy``: the mean location and the most
+    likely move)."""
+    observation, _ = envs.reset()
+    state = model.initial_state(envs.num_envs)
+    log_probs, entropies, baselines = [], [], []
+    terminated = torch.zeros(envs.num_envs, dtype=torch.bool)
+    while not terminated.all():
+        state, hidden = model.step(observation["glimpse"], observation["location"], state)
+        where = model.location_policy(hidden)
+        paddle = Categorical(logits=model.classify(hidden))
+        location = where.mean if greedy else where.sample()
+        move = paddle.probs.argmax(1) if greedy else paddle.sample()
+        log_probs.append(where.log_prob(location).sum(1) + paddle.log_prob(move))
+        entropies.append(paddle.entropy())
+        baselines.append(model.value(hidden))
+        observation, rewards, terminated, _, _ = envs.step(
+            {"location": location.clamp(-1, 1), "paddle": move}
+        )
+    return CatchEpisodes(
+        *(torch.stack(steps, 1) for steps in (log_probs, entropies, baselines)),
+        rewards=rewards.float(),
+    )
+
+
+def catch_losses(
+    episodes: CatchEpisodes, entropy_coef: float = 0.0, gae_lambda: float = 1.0
+) -> dict[str, torch.Tensor]:
+    """The training losses of one batch of Catch games; their sum is what to minimise.
+
+    - ``reinforce``: every step's actions weighted by their advantage (``R - b_t`` at
+      ``gae_lambda`` 1, the paper's REINFORCE with a baseline; see
+      :func:`advantages_and_returns`), summed over the game, averaged over games;
+    - ``baseline``: mean squared error of b_t against the return (R at ``gae_lambda`` 1);
+    - ``entropy``: minus ``entropy_coef`` times the paddle policy's entropy summed over the
+      game, a bonus that keeps the policy from settling on one move too soon (not in the
+      paper).
+    """
+    advantages, returns = advantages_and_returns(
+        episodes.baselines.detach(), episodes.rewards, gae_lambda
+    )
+    return {
+        "reinforce": -(advantages * episodes.log_probs).sum(1).mean(),
+        "baseline": ((episodes.baselines - returns) ** 2).mean(),
+        "entropy": -entropy_coef * episodes.entropies.sum(1).mean(),
+    }
+
+
+def advantages_and_returns(
+    baselines: torch.Tensor, rewards: torch.Tensor, gae_lambda: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T) advantages of each step's actions and (B, T) lambda-returns the baseline is
+    regressed to, from (B, T) baselines and (B,) final rewards (gamma = 1, no other reward).
+
+    The temporal-difference error of step t is b_{t+1} - b_t, and R - b_{T-1} at the last
+    step; the advantage sums them with weights lambda^k (generalised advantage estimation).
+    At lambda 1 that is R - b_t, and the return is R.
+    """
+    following = torch.cat([baselines[:, 1:], rewards[:, None]], dim=1)
+    errors = following - baselines
+    advantages = torch.empty_like(baselines)
+    running = torch.zeros_like(rewards)
+    for t in range(baselines.shape[1] - 1, -1, -1):
+        running = errors[:, t] + gae_lambda * running
+        advantages[:, t] = running
+    return advantages, advantages + baselines

@@ -32,7 +32,6 @@ from typing import Literal
 import gymnasium as gym
 import torch
 from gymnasium.vector import AutoresetMode
-from torch.distributions import Categorical
 from tqdm import tqdm
 
 import ram_env  # registers the ids
@@ -56,6 +55,7 @@ from agents.ram.checkpoints import check_same_model, load_model, model_state
 from agents.ram.evaluation import catch_rate
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.pictures import catch_gif
+from agents.ram.reinforce import catch_losses, play_catch
 from ram_env.atomic import write_text_atomically
 from ram_env.catch import GlimpseCatchEnv
 
@@ -195,23 +195,17 @@ def main(config: Config) -> dict:
             caught = last_step_error = 0.0
             progress = tqdm(range(batches_per_epoch), desc=f"epoch {epoch}/{config.epochs}")
             for batch in progress:
-                log_probs, entropies, baselines, rewards = play(envs, model, greedy=False)
-                # REINFORCE with the baseline: every step's actions weighted by its advantage
-                # (R - b_t at lambda 1); the baseline regressed to the return; the paddle
-                # policy's entropy kept up.
-                values = baselines.detach()
-                advantages, returns = advantages_and_returns(values, rewards, config.gae_lambda)
-                loss = -(advantages * log_probs).sum(1).mean()
-                loss = loss + ((baselines - returns) ** 2).mean()
-                loss = loss - config.entropy_coef * entropies.sum(1).mean()
+                episodes = play_catch(envs, model)
+                loss = sum(catch_losses(episodes, config.entropy_coef, config.gae_lambda).values())
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.max_grad_norm:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                 optimizer.step()
                 schedule.step()
-                caught += rewards.mean().item()
-                last_step_error += ((values[:, -1] - rewards) ** 2).mean().item()
+                caught += episodes.rewards.mean().item()
+                last_error = (episodes.baselines[:, -1].detach() - episodes.rewards) ** 2
+                last_step_error += last_error.mean().item()
                 progress.set_postfix(catch_rate=f"{caught / (batch + 1):.3f}")
             envs.close()
             val = catch_rate(model, config.env_id, "val", config.eval_envs)
@@ -222,7 +216,6 @@ def main(config: Config) -> dict:
                 # variance of the reward p(1 - p) is what a baseline that sees nothing gets.
                 "train_last_baseline_mse": last_step_error / batches_per_epoch,
                 "val_catch_rate": val,
-                "val_error": 100 - val,  # what finish_epoch keeps the lowest of
                 "learning_rate": schedule.get_last_lr()[0],
                 "seconds": time.time() - started,
             }
@@ -237,6 +230,7 @@ def main(config: Config) -> dict:
                     "config": dataclasses.asdict(config),
                 },
                 seconds=time.time() - started,
+                val_error=100 - val,  # the share of games missed: best.pt misses the fewest
             )
             print(f"epoch {epoch}: val catch rate {val:.2f}% (greedy), {row['seconds']:.0f} s")
 
@@ -258,46 +252,3 @@ def main(config: Config) -> dict:
     print(json.dumps(results, indent=2))
     print(f"wrote {run_dir}")
     return results
-
-
-def play(envs, model: RecurrentAttentionModel, greedy: bool):
-    """One game in every env (all reset together): (B, steps) log-probabilities of the actions
-    taken, (B, steps) entropies of the paddle policy, (B, steps) baselines, (B,) rewards."""
-    observation, _ = envs.reset()
-    state = model.initial_state(envs.num_envs)
-    log_probs, entropies, baselines = [], [], []
-    terminated = torch.zeros(envs.num_envs, dtype=torch.bool)
-    while not terminated.all():
-        state, hidden = model.step(observation["glimpse"], observation["location"], state)
-        where = model.location_policy(hidden)
-        paddle = Categorical(logits=model.classify(hidden))
-        location = where.mean if greedy else where.sample()
-        move = paddle.probs.argmax(1) if greedy else paddle.sample()
-        log_probs.append(where.log_prob(location).sum(1) + paddle.log_prob(move))
-        entropies.append(paddle.entropy())
-        baselines.append(model.value(hidden))
-        observation, rewards, terminated, _, _ = envs.step(
-            {"location": location.clamp(-1, 1), "paddle": move}
-        )
-    stacked = (torch.stack(steps, 1) for steps in (log_probs, entropies, baselines))
-    return (*stacked, rewards.float())
-
-
-def advantages_and_returns(
-    baselines: torch.Tensor, rewards: torch.Tensor, gae_lambda: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T) advantages of each step's actions and (B, T) lambda-returns the baseline is
-    regressed to, from (B, T) baselines and (B,) final rewards (gamma = 1, no other reward).
-
-    The temporal-difference error of step t is b_{t+1} - b_t, and R - b_{T-1} at the last
-    step; the advantage sums them with weights lambda^k (generalised advantage estimation).
-    At lambda 1 that is R - b_t, and the return is R.
-    """
-    following = torch.cat([baselines[:, 1:], rewards[:, None]], dim=1)
-    errors = following - baselines
-    advantages = torch.empty_like(baselines)
-    running = torch.zeros_like(rewards)
-    for t in range(baselines.shape[1] - 1, -1, -1):
-        running = errors[:, t] + gae_lambda * running
-        advantages[:, t] = running
-    return advantages, advantages + baselines

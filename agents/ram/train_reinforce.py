@@ -267,6 +267,7 @@ def main(config: Config) -> dict:
                     "config": dataclasses.asdict(config),
                 },
                 seconds=time.time() - started,
+                val_error=row["val_error"],
             )
             # TensorBoard after the checkpoint, like the CSV log.
             for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
