@@ -1,6 +1,7 @@
-"""agents.pretrained: the shipped models load, measure again what their cards say, and the results
-tables of README.md and docs/RESULTS.md are the ones their cards give; a damaged file is refused
-by name. The mechanics run on a tiny Catch run published into a temporary folder (no data)."""
+"""agents.ram.pretrained (agents.pretrained for short): the shipped models load, measure again
+what their cards say, and the results tables of README.md and docs/RESULTS.md are the ones their
+cards give; a damaged file is refused by name. The mechanics run on a tiny Catch run published
+into a temporary folder (no data)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ import pytest
 from conftest import MNIST_DIR
 
 torch = pytest.importorskip("torch")
-from agents import commands, pretrained  # noqa: E402
+import agents.pretrained  # noqa: E402
+from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
-from agents.pretrained import publish, tables  # noqa: E402
+from agents.experiments import publish, tables  # noqa: E402
 from agents.ram import evaluate as evaluate_checkpoint  # noqa: E402
+from agents.ram import pretrained, train_catch  # noqa: E402
 from agents.ram import render as render_checkpoint  # noqa: E402
-from agents.ram import train_catch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = pretrained.names()
@@ -52,6 +54,14 @@ def tiny_catch(published, tmp_path, monkeypatch) -> dict:
     shutil.copytree(published, folder)
     monkeypatch.setattr(pretrained, "MODELS_DIR", folder)
     return pretrained.card("tiny-catch")
+
+
+def test_agents_pretrained_is_the_same_api():
+    assert (agents.pretrained.names, agents.pretrained.card, agents.pretrained.load) == (
+        pretrained.names,
+        pretrained.card,
+        pretrained.load,
+    )
 
 
 def evaluate(*argv: str):

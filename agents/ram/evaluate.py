@@ -27,14 +27,14 @@ import torch
 import tyro
 
 import ram_env
-from agents import pretrained
 from agents.common.cli import check_bounds
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
-from agents.pretrained.measure import headline
+from agents.ram import pretrained
 from agents.ram.checkpoints import load_model
 from agents.ram.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
 from agents.ram.model import RecurrentAttentionModel
+from agents.ram.pretrained.measure import headline
 
 
 @dataclass

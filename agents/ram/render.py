@@ -16,10 +16,10 @@ import torch
 import tyro
 
 import ram_env
-from agents import pretrained
 from agents.common.cli import check_bounds
 from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
+from agents.ram import pretrained
 from agents.ram.checkpoints import load_model
 from agents.ram.pictures import catch_gif, glimpse_gif
 

@@ -28,7 +28,6 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents import pretrained
 from agents.common.checkpoints import (
     check_run_folder,
     finish_epoch,
@@ -47,6 +46,7 @@ from agents.common.pictures import learning_curve
 from agents.common.run_folder import RunFolder
 from agents.common.schedules import LinearSchedule, linear_learning_rate
 from agents.common.torch_observations import make_torch_envs
+from agents.ram import pretrained
 from agents.ram.checkpoints import (
     REPORTED_MODEL,
     check_same_model,

@@ -1,7 +1,7 @@
 """The results tables of README.md and docs/RESULTS.md, written from the shipped models' cards.
 
-    python -m agents.pretrained.tables            # rewrite the tables in place
-    python -m agents.pretrained.tables --check    # exit 1 if a table differs from the cards
+    python -m agents.experiments.tables            # rewrite the tables in place
+    python -m agents.experiments.tables --check    # exit 1 if a table differs from the cards
 
 Each table sits between ``<!-- generated:NAME:start -->`` and ``<!-- generated:NAME:end -->``
 lines; everything else in the files is left as it is. A paper row whose model is not shipped yet
@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents import pretrained
 from agents.common.cli import parse_config, run_entry_point
 from agents.common.errors import UnusableFile
 from agents.experiments.paper_tables import PAPER, TASKS, table_rows
+from agents.ram import pretrained
 from ram_env.atomic import write_text_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,7 +251,7 @@ def main(config: Config) -> list[str]:
                 print(f"rewrote the tables of {file}")
     if config.check and differing:
         print(f"tables differ from the shipped models' cards in: {', '.join(differing)}")
-        print("rewrite them with: python -m agents.pretrained.tables")
+        print("rewrite them with: python -m agents.experiments.tables")
     return differing
 
 

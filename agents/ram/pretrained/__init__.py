@@ -6,7 +6,7 @@
     model, card = pretrained.load("1a-ram2")     # a RecurrentAttentionModel and its card
     card["env_id"], card["test"]["test_error"]   # 'GlimpseMNIST-v0', its test error in %
 
-Each model is two files in ``agents/pretrained/models/``:
+Each model is two files in ``agents/ram/pretrained/models/``:
 
 - ``NAME.pt``: the weights alone, a ``torch.save`` of tensors read back with
   ``weights_only=True`` (nothing in it can run code when loaded);
@@ -15,8 +15,8 @@ Each model is two files in ``agents/pretrained/models/``:
   it measured on the fixed test split, and the SHA-256 of ``NAME.pt``, so that a damaged or
   altered file is refused by name.
 
-``ram-evaluate --pretrained NAME`` measures a model again; ``python -m agents.pretrained.publish``
-adds a finished run to the set.
+``ram-evaluate --pretrained NAME`` measures a model again; ``python -m agents.experiments.publish``
+adds a finished run to the set. ``agents.pretrained`` is the same API.
 """
 
 from __future__ import annotations

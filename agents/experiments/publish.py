@@ -1,12 +1,12 @@
 """Add a finished training run's best model to the shipped set, with its card.
 
-    python -m agents.pretrained.publish runs/paper/1a/ram2 1a-ram2 \\
+    python -m agents.experiments.publish runs/paper/1a/ram2 1a-ram2 \\
         --command "python examples/reproduce_paper.py --table 1a --rows ram2 --threads 1"
 
 Reads the run folder (``best.pt``, ``checkpoint.pt``, ``config.json``), measures the best model
 on the fixed test split (image tasks: one sampled trajectory for each of four trajectory seeds,
 and the mean-location policy; Catch: the greedy catch rate), and writes
-``agents/pretrained/models/NAME.pt`` (the weights alone) and ``NAME.json`` (the card), each
+``agents/ram/pretrained/models/NAME.pt`` (the weights alone) and ``NAME.json`` (the card), each
 atomically. The figures are measured with PyTorch's AVX2 CPU kernels where the CPU has them
 (the command restarts itself with ``ATEN_CPU_CAPABILITY=avx2``), so that any x86-64 machine
 measures them again to the last digit; other kernels round differently.
@@ -28,13 +28,13 @@ import torch
 import tyro
 
 import ram_env
-from agents import pretrained
 from agents.common.checkpoints import load_checkpoint
 from agents.common.cli import parse_config, run_entry_point
 from agents.common.errors import InvalidSetting, UnusableFile
 from agents.experiments.paper_tables import PAPER, TASKS, table_rows
-from agents.pretrained.measure import headline, test_error
+from agents.ram import pretrained
 from agents.ram.checkpoints import REPORTED_MODEL, load_model, reported_model_file
+from agents.ram.pretrained.measure import headline, test_error
 from ram_env.atomic import write_bytes_atomically, write_text_atomically
 
 TRAJECTORY_SEEDS = (0, 1, 2, 3)
@@ -68,7 +68,9 @@ def restart_with_avx2_kernels() -> None:
         return
     if platform.machine() in ("x86_64", "AMD64"):
         os.environ["ATEN_CPU_CAPABILITY"] = "avx2"
-        os.execv(sys.executable, [sys.executable, "-m", "agents.pretrained.publish", *sys.argv[1:]])
+        os.execv(
+            sys.executable, [sys.executable, "-m", "agents.experiments.publish", *sys.argv[1:]]
+        )
 
 
 def measure(model, env_id: str, env_kwargs: dict) -> dict:
