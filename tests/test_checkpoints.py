@@ -95,6 +95,17 @@ def test_a_run_saved_with_a_retired_setting_resumes_only_at_the_value_kept(tmp_p
         )
 
 
+def test_a_run_saved_with_a_value_since_renamed_resumes_under_its_new_name(tmp_path):
+    renamed = {"first_glimpse": {None: "auto"}}
+    current = {"first_glimpse": "auto", "sizes": [1, 2]}
+    saved = {"first_glimpse": None, "sizes": [1, 2]}
+    check_same_settings(saved, current, {}, tmp_path, renamed_values=renamed)
+    with pytest.raises(SettingsChanged, match="first_glimpse: 'env' -> 'auto'"):
+        check_same_settings(
+            {**saved, "first_glimpse": "env"}, current, {}, tmp_path, renamed_values=renamed
+        )
+
+
 def test_the_run_folder_is_checked_before_anything_is_loaded(tmp_path):
     with pytest.raises(RunMissing, match="no such run to resume; check --run-name"):
         check_run_folder(tmp_path / "typo", resume=True)

@@ -52,14 +52,16 @@ def check_same_settings(
     path: Path,
     also_resumable: tuple[str, ...] = (),
     retired: Mapping[str, Any] = MappingProxyType({}),
+    renamed_values: Mapping[str, Mapping[Any, Any]] = MappingProxyType({}),
 ) -> None:
     """SettingsChanged unless the run saved at ``path`` had the ``current`` settings, apart from
     ``RESUMABLE_CHANGES`` and ``also_resumable``: resuming with others would not give that run's
     results. Settings missing from ``saved`` (the script gained them later) count as their
     ``defaults``; ``retired`` maps settings the script no longer has to the value it now always
-    behaves as, so a run saved with that value resumes and one saved with another does not."""
+    behaves as, so a run saved with that value resumes and one saved with another does not;
+    ``renamed_values`` maps a setting's old values to their new names."""
     saved = {
-        key: value
+        key: renamed_values[key].get(value, value) if key in renamed_values else value
         for key, value in {**defaults, **saved}.items()
         if not (key in retired and key not in current and value == retired[key])
     }
@@ -179,8 +181,9 @@ def start_or_resume(
     refuses a folder that already holds files; resuming refuses a folder that does not exist
     (a run begun but stopped before its first checkpoint starts again). Writes
     ``config.json``. A settings class may name its removed settings in a ``RETIRED`` class
-    attribute (see check_same_settings). ``check_model(checkpoint, path)``, if given, raises
-    SettingsChanged where the checkpoint's model was built with other settings than ``model``."""
+    attribute and its renamed values in ``RENAMED_VALUES`` (see check_same_settings).
+    ``check_model(checkpoint, path)``, if given, raises SettingsChanged where the checkpoint's
+    model was built with other settings than ``model``."""
     checkpoint_path = run_dir / "checkpoint.pt"
     progress = Progress()
     if config.resume and checkpoint_path.exists():
@@ -191,6 +194,7 @@ def start_or_resume(
             dataclasses.asdict(type(config)()),
             checkpoint_path,
             retired=getattr(config, "RETIRED", {}),
+            renamed_values=getattr(config, "RENAMED_VALUES", {}),
         )
         if check_model is not None:
             check_model(checkpoint, checkpoint_path)

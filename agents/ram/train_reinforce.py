@@ -80,6 +80,8 @@ class Config(RunFolder):
     RETIRED: ClassVar[dict[str, object]] = {"optimizer": "adam", "momentum": 0.9}
     """Settings removed since 0.1.0, with the value training now always has: a 0.1.0 run saved
     with them resumes."""
+    RENAMED_VALUES: ClassVar[dict[str, dict]] = {"first_glimpse": {None: "auto"}}
+    """Values renamed since 0.1.0 (its None is "auto"): a 0.1.0 run saved with one resumes."""
 
     env_id: str = "GlimpseMNIST-v0"
     """Registered environment id; its retina and number of glimpses are the paper's."""
@@ -120,11 +122,11 @@ class Config(RunFolder):
     random_locations: bool = False
     """Glimpse at uniformly random locations instead of the location policy's (the paper's
     "random glimpses" row): no REINFORCE for locations; the baseline is still trained."""
-    first_glimpse: Literal["env", "centre", "learned"] | None = None
+    first_glimpse: Literal["auto", "env", "centre", "learned"] = "auto"
     """Where the first glimpse is taken: "env" (the environment's start: random, and fixed per
     canvas on val/test), "centre", or "learned" (the location policy at the zero state, trained
-    by REINFORCE; see agents/ram/model.py). None: "learned" (better in docs/RESULTS.md's
-    screening), or "env" with random_locations (no location policy)."""
+    by REINFORCE; see agents/ram/model.py). "auto": "learned" (better in docs/RESULTS.md's
+    screening), or "env" with random_locations (no location policy to learn it)."""
     replicas: int = 1
     """Training episodes per canvas in a batch: each canvas is shown to this many envs, which
     sample their own trajectories (must divide batch_size)."""
@@ -372,8 +374,8 @@ def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
 
 
 def first_glimpse(config: Config) -> str:
-    """Where the run's first glimpse is taken: config.first_glimpse, or its default."""
-    if config.first_glimpse is not None:
+    """Where the run's first glimpse is taken: config.first_glimpse, with "auto" resolved."""
+    if config.first_glimpse != "auto":
         return config.first_glimpse
     return "env" if config.random_locations else "learned"
 
