@@ -13,9 +13,9 @@ images.)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
@@ -24,6 +24,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from ram_env import CATCH_ENV_IDS
 
 FIXED_SPLITS = ("val", "test")
+
+Result = TypeVar("Result")
 
 Policy = Callable[[Any, np.ndarray], Any]
 """``policy(observations, episode_start) -> actions``, all batched over the N envs:
@@ -126,31 +128,51 @@ def _fixed_split_envs(
 def play_each_once(
     policy: Policy, envs: VectorEnv, size: int, key: str, seed: int | None
 ) -> np.ndarray:
-    """One episode per item (image or game) of the envs' fixed split: ``ceil(size / N)`` rounds
-    of N episodes; returns each item's final ``info[key]``, from its first visit (an item seen
-    again in the last round is not counted twice). Closes ``envs``."""
+    """One episode per item (image or game) of the envs' fixed split (see
+    :func:`each_item_once`); returns each item's final ``info[key]``. Closes ``envs``."""
     num_envs = envs.num_envs
+
+    def play_round(reset_seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+        observations, info = envs.reset(seed=reset_seed)
+        indices = info["index"]
+        episode_start = np.ones(num_envs, bool)
+        ended = np.zeros(num_envs, bool)
+        while not ended.all():
+            actions = policy(observations, episode_start)
+            observations, _, terminated, truncated, info = envs.step(actions)
+            episode_start = np.zeros(num_envs, bool)
+            ended |= terminated | truncated
+        return indices, np.asarray(info[key])
+
     found: np.ndarray | None = None
-    seen = np.zeros(size, bool)
     try:
-        for round_ in range(math.ceil(size / num_envs)):
-            observations, info = envs.reset(seed=seed if round_ == 0 else None)
-            indices = np.asarray(info["index"])
-            episode_start = np.ones(num_envs, bool)
-            ended = np.zeros(num_envs, bool)
-            while not ended.all():
-                actions = policy(observations, episode_start)
-                observations, _, terminated, truncated, info = envs.step(actions)
-                episode_start = np.zeros(num_envs, bool)
-                ended |= terminated | truncated
-            values = np.asarray(info[key])
+        for indices, values, first_visit in each_item_once(size, num_envs, seed, play_round):
             if found is None:
                 found = np.zeros(size, values.dtype)
-            first_visit = ~seen[indices]
             found[indices[first_visit]] = values[first_visit]
-            seen[indices] = True
     finally:
         envs.close()
+    return found
+
+
+def each_item_once(
+    size: int,
+    num_envs: int,
+    seed: int | None,
+    play_round: Callable[[int | None], tuple[np.ndarray, Result]],
+) -> Iterator[tuple[np.ndarray, Result, np.ndarray]]:
+    """The fixed-split pass, whatever plays it: ``ceil(size / num_envs)`` rounds, each
+    ``play_round(reset_seed)``, which resets every env (``seed`` on the first round, None after,
+    so that the envs walk on through the split), plays one episode in each and returns the
+    items' indices (the reset info's ``index``) and what it measured. Yields per round
+    ``(indices, result, first_visit)``, ``first_visit`` masking out the items played already
+    (the last round comes back to the first ones); RuntimeError if the rounds missed an item."""
+    seen = np.zeros(size, bool)
+    for round_ in range(math.ceil(size / num_envs)):
+        indices, result = play_round(seed if round_ == 0 else None)
+        indices = np.asarray(indices)
+        first_visit = ~seen[indices]
+        seen[indices] = True
+        yield indices, result, first_visit
     if not seen.all():
         raise RuntimeError(f"the pass missed {int((~seen).sum())} of the split's {size} items")
-    return found

@@ -12,8 +12,8 @@ from tqdm import tqdm
 
 from agents.common.torch_observations import TorchObservations, make_torch_envs
 from agents.ram.model import RecurrentAttentionModel
-from agents.ram.reinforce import location_generator, play
-from ram_env.evaluation import evaluate_catch
+from agents.ram.reinforce import Episodes, location_generator, play
+from ram_env.evaluation import each_item_once, evaluate_catch
 
 
 def one_pass(
@@ -24,33 +24,34 @@ def one_pass(
     seed: int,
     progress: str | None = None,
 ):
-    """Episodes covering every canvas of the envs' fixed split once: yields (episodes, first
-    visit mask) per round. Env ``i`` walks canvases ``i, i + N, ...``, so ceil(M / N) rounds
-    cover all M canvases; the mask drops the later visits of the last round. Sampled locations
-    depend on ``seed`` only, and a model with random locations draws them from a generator
-    seeded by ``seed`` (so ``greedy`` changes nothing for it).
+    """Episodes covering every canvas of the envs' fixed split once (ram_env's
+    :func:`~ram_env.evaluation.each_item_once`): yields (episodes, first visit mask) per round.
+    Sampled locations depend on ``seed`` only, and a model with random locations draws them
+    from a generator seeded by ``seed`` (so ``greedy`` changes nothing for it).
 
     The model is in eval mode, without gradients and on a forked torch RNG until the pass ends
     (consume it whole); then its mode and torch's RNG are as before. ``progress``: a label for
     a progress bar over the rounds (None: no bar)."""
     size, num_envs = envs.unwrapped.num_canvases, envs.unwrapped.num_envs
     generator = location_generator(seed)
+
+    def play_round(reset_seed: int | None) -> tuple[np.ndarray, Episodes]:
+        episodes = play(
+            envs, model, sample_labels=False, greedy=greedy, seed=reset_seed, generator=generator
+        )
+        return episodes.indices, episodes
+
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad(), torch.random.fork_rng():
             torch.manual_seed(seed)
-            rounds = range(math.ceil(size / num_envs))
-            for round_ in tqdm(rounds, desc=progress, disable=progress is None, leave=False):
-                episodes = play(
-                    envs,
-                    model,
-                    sample_labels=False,
-                    greedy=greedy,
-                    seed=seed if round_ == 0 else None,
-                    generator=generator,
-                )
-                yield episodes, round_ * num_envs + np.arange(num_envs) < size
+            rounds = each_item_once(size, num_envs, seed, play_round)
+            total = math.ceil(size / num_envs)
+            for _, episodes, first_visit in tqdm(
+                rounds, desc=progress, total=total, disable=progress is None, leave=False
+            ):
+                yield episodes, first_visit
     finally:
         model.train(was_training)
 
