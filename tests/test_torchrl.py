@@ -35,3 +35,12 @@ def test_torchrl_steps_the_native_vector_env_with_autoreset_disabled():
     done = rollout["next", "done"].squeeze(-1)
     assert done.sum().item() == 4 * 2  # every env ends an episode at steps 6 and 12
     assert done[:, 5].all() and done[:, 11].all()
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="TorchRL cannot batch Dict actions")
+def test_torchrl_cannot_batch_a_dict_action_space_so_the_readme_wraps_it():
+    """TorchRL 0.14 refuses the unwrapped vector env's Dict action space with a batch-size
+    error (so does ``GymEnv(id, num_envs=N)``; a plain Gymnasium env with Dict actions fails
+    the same way). Strict: once TorchRL takes it, this passes and the README's TorchRL note
+    should go."""
+    GymWrapper(gym.make_vec(ENV_ID, 4, autoreset_mode=AutoresetMode.DISABLED))
