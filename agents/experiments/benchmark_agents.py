@@ -249,13 +249,21 @@ def validation_curve(row: str, run: Path) -> list[tuple[int, float]]:
             per_epoch = settings["episodes_per_epoch"] * glimpses
         with (run / "metrics.csv").open() as file:
             return [
-                (int(line["epoch"]) * per_epoch, 100 - float(line["val_error"]))
+                (int(line["epoch"]) * per_epoch, validation_accuracy(line))
                 for line in csv.DictReader(file)
             ]
     with (run / "evaluations.csv").open() as file:
         return [
             (int(line["steps"]), 100 - float(line["val_error"])) for line in csv.DictReader(file)
         ]
+
+
+def validation_accuracy(line: dict[str, str]) -> float:
+    """A RAM run's validation figure in % from a metrics.csv row: the catch rate on Catch, 100
+    minus the error rate on the image tasks."""
+    if "val_catch_rate" in line:
+        return float(line["val_catch_rate"])
+    return 100 - float(line["val_error"])
 
 
 def result_file(folder: Path, row: str, seed: int) -> Path:
