@@ -22,6 +22,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import gymnasium as gym
 import torch
@@ -45,9 +46,9 @@ TRAJECTORY_SEEDS = (0, 1, 2, 3)
 class Config:
     """Settings of one publication."""
 
-    run_dir: tyro.conf.Positional[Path]
+    run_dir: Annotated[Path, tyro.conf.Positional, tyro.conf.arg(metavar="RUN_DIR")]
     """The finished run's folder (best.pt, checkpoint.pt, config.json)."""
-    name: tyro.conf.Positional[str]
+    name: Annotated[str, tyro.conf.Positional, tyro.conf.arg(metavar="NAME")]
     """The model's name in the shipped set: letters, digits and '-'."""
     command: str
     """The command that trained the run, as a user would type it."""

@@ -20,7 +20,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
@@ -41,7 +41,9 @@ from agents.ram.pretrained.measure import headline
 class Config:
     """Settings of one evaluation."""
 
-    checkpoint: tyro.conf.Positional[Path | None] = None
+    checkpoint: Annotated[
+        Path | None, tyro.conf.arg(metavar="[CHECKPOINT]"), tyro.conf.Positional
+    ] = None
     """best.pt or checkpoint.pt of a run."""
     pretrained: str | None = None
     """Instead of a checkpoint: a shipped model's name, or "all" (agents.pretrained)."""

@@ -10,6 +10,7 @@ A checkpoint of ``train_catch.py`` draws test games instead, played greedily (Ca
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import gymnasium as gym
 import torch
@@ -28,7 +29,9 @@ from agents.ram.pictures import catch_gif, glimpse_gif
 class Config:
     """Settings of one picture."""
 
-    checkpoint: tyro.conf.Positional[Path | None] = None
+    checkpoint: Annotated[
+        Path | None, tyro.conf.arg(metavar="[CHECKPOINT]"), tyro.conf.Positional
+    ] = None
     """best.pt or checkpoint.pt of a run."""
     pretrained: str | None = None
     """Instead of a checkpoint: a shipped model's name (agents.pretrained)."""
