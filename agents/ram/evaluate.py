@@ -19,34 +19,26 @@ with one trajectory, trajectory seed 0, or the catch rate), the figure its card 
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
 import torch
-import tyro
 
 import ram_env
 from agents.common.cli import check_bounds
-from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
 from agents.ram import pretrained
-from agents.ram.checkpoints import load_model
 from agents.ram.evaluation import GlimpsePlacement, catch_rate, error_rates, glimpse_placement
 from agents.ram.model import RecurrentAttentionModel
+from agents.ram.model_choice import ModelChoice
 from agents.ram.pretrained.measure import headline
 
 
 @dataclass
-class Config:
-    """Settings of one evaluation."""
+class Config(ModelChoice):
+    """Settings of one evaluation (the model: ModelChoice's; ``--pretrained all``: every shipped
+    model)."""
 
-    checkpoint: Annotated[
-        Path | None, tyro.conf.arg(metavar="[CHECKPOINT]"), tyro.conf.Positional
-    ] = None
-    """best.pt or checkpoint.pt of a run."""
-    pretrained: str | None = None
-    """Instead of a checkpoint: a shipped model's name, or "all" (agents.pretrained)."""
     json: bool = False
     """With --pretrained: print JSON (a list with "all") instead of a table."""
     split: Literal["val", "test"] = "test"
@@ -59,24 +51,14 @@ class Config:
     """Seeds the sampled trajectories (the test error that training reports uses seed 0 too)."""
     where: bool = False
     """Also: where each glimpse lands relative to the digit."""
-    threads: int = 0
-    """Torch CPU threads (0: torch's default)."""
-    device: Device = "auto"
-    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def main(config: Config) -> dict:
     check_bounds(config, at_least={"num_envs": 1, "mc_samples": 0, "threads": 0})
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    if (config.checkpoint is None) == (config.pretrained is None):
-        raise InvalidSetting(
-            "give a checkpoint or --pretrained NAME (one of: all, "
-            f"{', '.join(pretrained.names())}), not both"
-        )
+    device = config.start("all")
     if config.pretrained is not None:
-        return pretrained_report(config)
-    model, env_id, env_kwargs = load_model(config.checkpoint, resolve_device(config.device))
+        return pretrained_report(config, device)
+    model, env_id, env_kwargs = config.load(device)
     if env_id in ram_env.CATCH_ENV_IDS:
         return catch_report(model, env_id, config, env_kwargs)
     errors = error_rates(
@@ -113,7 +95,7 @@ def main(config: Config) -> dict:
     return report
 
 
-def pretrained_report(config: Config) -> list[dict] | dict:
+def pretrained_report(config: Config, device: torch.device) -> list[dict] | dict:
     """The headline figure of the shipped model ``config.pretrained`` (or of every one, "all"),
     measured now on ``config.split``: printed as a table, or with ``--json`` as JSON."""
     if config.mc_samples or config.where:
@@ -122,7 +104,7 @@ def pretrained_report(config: Config) -> list[dict] | dict:
     pretrained.card(chosen[0])  # an unknown name is refused before anything runs
     reports = []
     for name in chosen:
-        model, card = pretrained.load(name, resolve_device(config.device))
+        model, card = pretrained.load(name, device)
         figures = headline(model, card["env_id"], card["env_kwargs"], config.split)
         reports.append(
             {

@@ -10,31 +10,20 @@ A checkpoint of ``train_catch.py`` draws test games instead, played greedily (Ca
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
 import gymnasium as gym
-import torch
-import tyro
 
 import ram_env
 from agents.common.cli import check_bounds
-from agents.common.devices import Device, resolve_device
 from agents.common.errors import InvalidSetting
-from agents.ram import pretrained
-from agents.ram.checkpoints import load_model
+from agents.ram.model_choice import ModelChoice
 from agents.ram.pictures import catch_gif, glimpse_gif
 
 
 @dataclass
-class Config:
-    """Settings of one picture."""
+class Config(ModelChoice):
+    """Settings of one picture (the model: ModelChoice's)."""
 
-    checkpoint: Annotated[
-        Path | None, tyro.conf.arg(metavar="[CHECKPOINT]"), tyro.conf.Positional
-    ] = None
-    """best.pt or checkpoint.pt of a run."""
-    pretrained: str | None = None
-    """Instead of a checkpoint: a shipped model's name (agents.pretrained)."""
     out: Path = Path("glimpses.gif")
     """Where the GIF goes."""
     episodes: int = 6
@@ -43,27 +32,12 @@ class Config:
     """Which test images (or games) to draw instead, by index in the test split (0 to 9,999)."""
     seed: int = 0
     """Seeds the sampled trajectories."""
-    threads: int = 0
-    """Torch CPU threads (0: torch's default)."""
-    device: Device = "auto"
-    """Where the model runs: "auto" (CUDA, then MPS, then the CPU), "cpu", "cuda" or "mps"."""
 
 
 def main(config: Config) -> None:
     check_bounds(config, at_least={"episodes": 1, "threads": 0})
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    if (config.checkpoint is None) == (config.pretrained is None):
-        raise InvalidSetting(
-            f"give a checkpoint or --pretrained NAME (one of: {', '.join(pretrained.names())}), "
-            "not both"
-        )
-    device = resolve_device(config.device)
-    if config.pretrained is not None:
-        model, card = pretrained.load(config.pretrained, device)
-        env_id, env_kwargs = card["env_id"], card["env_kwargs"]
-    else:
-        model, env_id, env_kwargs = load_model(config.checkpoint, device)
+    device = config.start()
+    model, env_id, env_kwargs = config.load(device)
     is_catch = env_id in ram_env.CATCH_ENV_IDS
     if config.indices is not None:
         test_split = gym.make(env_id, split="test", **env_kwargs).unwrapped

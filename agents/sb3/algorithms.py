@@ -128,71 +128,54 @@ PPO_SETTINGS = dict(
     ent_coef=0.01,
 )
 
+# SAC and DQN: a replay buffer of 100,000 transitions, learning from the 1,000th step on, a
+# gradient step of 256 transitions every train_freq steps of the 16 envs.
+REPLAY_SETTINGS = dict(
+    buffer_size=100_000, learning_starts=1_000, batch_size=256, gamma=1.0, gradient_steps=1
+)
+
 AlgorithmName = Literal["ppo", "a2c", "recurrent_ppo", "sac", "dqn"]
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "ppo": Algorithm(
-        "ppo",
-        "MultiInputPolicy",
-        "grid",
-        True,
-        num_envs=64,
-        hyperparameters=PPO_SETTINGS,
-    ),
+    # Algorithm(name, policy, actions, history, num_envs, hyperparameters)
+    "ppo": Algorithm("ppo", "MultiInputPolicy", "grid", True, 64, PPO_SETTINGS),
     "a2c": Algorithm(
         "a2c",
         "MultiInputPolicy",
         "grid",
         True,
-        num_envs=64,
-        hyperparameters=dict(n_steps=8, learning_rate=7e-4, gamma=1.0, ent_coef=0.01),
+        64,
+        dict(n_steps=8, learning_rate=7e-4, gamma=1.0, ent_coef=0.01),
     ),
     "recurrent_ppo": Algorithm(
-        "recurrent_ppo",
-        "MultiInputLstmPolicy",
-        "grid",
-        False,
-        num_envs=64,
-        hyperparameters=PPO_SETTINGS,
+        "recurrent_ppo", "MultiInputLstmPolicy", "grid", False, 64, PPO_SETTINGS
     ),
     "sac": Algorithm(
         "sac",
         "MultiInputPolicy",
         "flat",
         True,
-        num_envs=16,
-        hyperparameters=dict(
-            buffer_size=100_000,
-            learning_starts=1_000,
-            batch_size=256,
-            learning_rate=3e-4,
-            gamma=1.0,
-            train_freq=1,
-            gradient_steps=1,
-        ),
+        16,
+        {**REPLAY_SETTINGS, "learning_rate": 3e-4, "train_freq": 1},
     ),
     # DQN: one Discrete action (grid cell x label, ram_env.wrappers.DiscreteActions). A gradient
-    # step of 256 transitions every 4 steps of the 16 envs: each transition is replayed about 4
-    # times, as PPO passes 4 times over each (with a step every time, 16 times: a 2M-step run
-    # on Catch would spend about 8 hours in gradient steps here, by one timing on a CPU).
+    # step every 4 steps of the 16 envs: each transition is replayed about 4 times, as PPO passes
+    # 4 times over each (with a step every time, 16 times: a 2M-step run on Catch would spend
+    # about 8 hours in gradient steps here, by one timing on a CPU).
     "dqn": Algorithm(
         "dqn",
         "MultiInputPolicy",
         "discrete",
         True,
-        num_envs=16,
-        hyperparameters=dict(
-            buffer_size=100_000,
-            learning_starts=1_000,
-            batch_size=256,
-            learning_rate=1e-4,
-            gamma=1.0,
-            train_freq=4,
-            gradient_steps=1,
-            target_update_interval=1_000,
-            exploration_fraction=0.2,
-            exploration_final_eps=0.05,
-        ),
+        16,
+        {
+            **REPLAY_SETTINGS,
+            "learning_rate": 1e-4,
+            "train_freq": 4,
+            "target_update_interval": 1_000,
+            "exploration_fraction": 0.2,
+            "exploration_final_eps": 0.05,
+        },
     ),
 }
 
