@@ -187,6 +187,13 @@ def config_from(config_class: type[ConfigT], settings: dict[str, Any], env_name:
     return config_class(**settings)
 
 
+def checked_num_envs(num_envs: Any) -> int:
+    """``num_envs`` as an int; ValueError unless it is a positive integer."""
+    if int(num_envs) != num_envs or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    return int(num_envs)
+
+
 def check_render_mode(render_mode: str | None, metadata: dict) -> None:
     if render_mode not in (None, *metadata["render_modes"]):
         raise ValueError(

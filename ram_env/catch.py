@@ -23,6 +23,7 @@ from ram_env.batched import (
     SingleEnv,
     check_locations,
     check_render_mode,
+    checked_num_envs,
     config_from,
 )
 from ram_env.rendering import render_frame
@@ -46,12 +47,12 @@ class CatchConfig:
     ``GlimpseCatchEnv`` for each), validated on creation and read-only (``env.config``)."""
 
     split: str = "train"
+    start: str = "random"
     screen_size: int = 24
     paddle_width: int = 2
     glimpse_size: int = 6
     num_scales: int = 3
     scale: int = 2
-    start: str = "random"
 
     def __post_init__(self) -> None:
         for name, value, allowed in (("split", self.split, SPLITS), ("start", self.start, STARTS)):
@@ -328,8 +329,9 @@ class GlimpseCatchEnv(CatchProperties, SingleEnv):
     >>> import gymnasium as gym, ram_env
     >>> env = gym.make("GlimpseCatch-v0")
     >>> obs, info = env.reset(seed=0)
-    >>> obs["glimpse"].shape
-    (3, 6, 6)
+    >>> obs["glimpse"].shape, env.action_space["paddle"]
+    ((3, 6, 6), Discrete(3))
+    >>> obs, reward, terminated, truncated, info = env.step({"location": [0, 0], "paddle": 1})
 
     ```
 
@@ -375,11 +377,9 @@ class GlimpseCatchVectorEnv(CatchProperties, BatchedVectorEnv):
         render_mode: str | None = None,
         **settings: Any,
     ):
-        if int(num_envs) != num_envs or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         check_render_mode(render_mode, self.metadata)
         config = config_from(CatchConfig, settings, "GlimpseCatchVectorEnv")
-        self._start(CatchGames(int(num_envs), config), autoreset_mode, render_mode)
+        self._start(CatchGames(checked_num_envs(num_envs), config), autoreset_mode, render_mode)
 
     @property
     def screens(self) -> np.ndarray:

