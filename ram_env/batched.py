@@ -31,10 +31,47 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from ram_env.sensor import GlimpseSensor
+from ram_env.tasks import hashed_words
 
 ConfigT = TypeVar("ConfigT")
 
 ONE_ENV = np.array([0])
+
+
+class SplitWalk:
+    """Where each of ``num_envs`` envs is in its run of episodes: the key and count of its
+    random ones, and its walk through a fixed split. In shard ``(offset, stride)``, env ``i``
+    plays item ``offset + (i + k * num_envs) * stride`` (modulo the split's size) at its
+    ``k``-th reset, so that the envs of a batch, or of several shards, share out one pass."""
+
+    def __init__(self, num_envs: int, shard: tuple[int, int]):
+        offset, stride = shard
+        if not (0 <= offset < stride):
+            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+        self.keys = np.zeros(num_envs, np.uint64)
+        self.episodes = np.zeros(num_envs, np.uint64)
+        self.offset = offset + np.arange(num_envs) * stride
+        self.stride = num_envs * stride
+        self.walked = np.zeros(num_envs, np.int64)
+
+    def seed(self, envs: np.ndarray, generators: list[np.random.Generator]) -> None:
+        """Fresh keys for ``envs`` from their generators; their counts and walks restart."""
+        self.keys[envs] = [g.integers(0, 2**63, dtype=np.uint64) for g in generators]
+        self.episodes[envs] = 0
+        self.walked[envs] = 0
+
+    def next_words(self, envs: np.ndarray, count: int) -> np.ndarray:
+        """(len(envs), count) random words for the next episode of each of ``envs``, a function
+        of its key and its episode count, which moves on."""
+        words = hashed_words(self.keys[envs], self.episodes[envs], count)
+        self.episodes[envs] += 1
+        return words
+
+    def next_items(self, envs: np.ndarray, size: int) -> np.ndarray:
+        """The items of a fixed split of ``size`` that ``envs`` play next; their walks move on."""
+        items = (self.offset[envs] + self.walked[envs] * self.stride) % size
+        self.walked[envs] += 1
+        return items
 
 
 class BatchedEpisodes:

@@ -21,6 +21,7 @@ from ram_env.batched import (
     BatchedVectorEnv,
     FamilyProperties,
     SingleEnv,
+    SplitWalk,
     check_locations,
     check_render_mode,
     checked_num_envs,
@@ -88,9 +89,7 @@ class CatchGames(BatchedEpisodes):
     PER_ENV_OPTIONS = {"location": (2,)}  # noqa: RUF012
 
     def __init__(self, num_envs: int, config: CatchConfig, shard: tuple[int, int] = (0, 1)):
-        offset, stride = shard
-        if not (0 <= offset < stride):
-            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+        self.walk = SplitWalk(num_envs, shard)
         self.num_envs = num_envs
         self.config = config
         self.size = config.screen_size
@@ -104,11 +103,6 @@ class CatchGames(BatchedEpisodes):
         self.action_space = spaces.Dict(location=location_space, paddle=spaces.Discrete(3))
 
         self.padded = np.zeros(self.sensor.padded_shape(num_envs, self.size, self.size), np.uint8)
-        self.keys = np.zeros(num_envs, np.uint64)
-        self.episodes = np.zeros(num_envs, np.uint64)
-        self.walk_offset = offset + np.arange(num_envs) * stride
-        self.walk_stride = num_envs * stride
-        self.walked = np.zeros(num_envs, np.int64)
         self.ball_x = np.zeros(num_envs, np.int64)
         self.ball_y = np.zeros(num_envs, np.int64)
         self.ball_dx = np.zeros(num_envs, np.int64)
@@ -127,9 +121,7 @@ class CatchGames(BatchedEpisodes):
         return self.sensor.inner(self.padded)[..., 0]
 
     def seed(self, envs: np.ndarray, generators: list[np.random.Generator]) -> None:
-        self.keys[envs] = [g.integers(0, 2**63, dtype=np.uint64) for g in generators]
-        self.episodes[envs] = 0
-        self.walked[envs] = 0
+        self.walk.seed(envs, generators)
 
     def check_reset_options(
         self, envs: np.ndarray, index: Any = None, start: Any = None, location: Any = None
@@ -164,16 +156,13 @@ class CatchGames(BatchedEpisodes):
         """New games in ``envs``; their reset infos: ``index`` (the game) on a fixed split."""
         if self.is_fixed_split:
             if index is None:
-                games = self.walk_offset[envs] + self.walked[envs] * self.walk_stride
-                games %= FIXED_GAMES[self.config.split]
-                self.walked[envs] += 1
+                games = self.walk.next_items(envs, FIXED_GAMES[self.config.split])
             else:
                 games = np.full(len(envs), int(index), np.int64)
             words = hashed_words(FIXED_KEYS[self.config.split], games, GAME_WORDS)
         else:
             games = None
-            words = hashed_words(self.keys[envs], self.episodes[envs], GAME_WORDS)
-        self.episodes[envs] += 1
+            words = self.walk.next_words(envs, GAME_WORDS)
         self.ball_x[envs] = (words[:, 0] % np.uint64(self.size)).astype(np.int64)
         self.ball_y[envs] = 0
         self.ball_dx[envs] = (words[:, 1] % np.uint64(3)).astype(np.int64) - 1

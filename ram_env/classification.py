@@ -19,10 +19,10 @@ import numpy as np
 from gymnasium import spaces
 
 from ram_env import datasets
-from ram_env.batched import BatchedEpisodes, FamilyProperties, check_locations
+from ram_env.batched import BatchedEpisodes, FamilyProperties, SplitWalk, check_locations
 from ram_env.rendering import episode_frame
 from ram_env.sensor import GlimpseSensor
-from ram_env.tasks import CanvasGenerator, CanvasTask, hashed_words, unit_interval
+from ram_env.tasks import CanvasGenerator, CanvasTask, unit_interval
 
 FIXED_SPLITS = ("val", "test")
 STARTS = ("random", "centre")
@@ -80,9 +80,7 @@ class GlimpseEpisodes(BatchedEpisodes):
         config: GlimpseConfig,
         shard: tuple[int, int] = (0, 1),
     ):
-        offset, stride = shard
-        if not (0 <= offset < stride):
-            raise ValueError(f"shard must be (i, n) with 0 <= i < n, got {shard!r}")
+        self.walk = SplitWalk(num_envs, shard)
         self.config = config
         self.from_mnist = images is None
         self.data_dir = config.data_dir
@@ -123,11 +121,6 @@ class GlimpseEpisodes(BatchedEpisodes):
         size = self.task.canvas_size
         channels = images.shape[3] if self.has_channels else 1
         self.padded = np.zeros(self.sensor.padded_shape(num_envs, size, size, channels), np.uint8)
-        self.keys = np.zeros(num_envs, np.uint64)
-        self.episodes = np.zeros(num_envs, np.uint64)
-        self.walk_offset = offset + np.arange(num_envs) * stride
-        self.walk_stride = num_envs * stride
-        self.walked = np.zeros(num_envs, np.int64)
         self.indices = np.zeros(num_envs, np.int64)
         self.boxes = np.zeros((num_envs, 4), np.int64)
         self.locations = np.zeros((num_envs, 2), np.float32)
@@ -147,9 +140,7 @@ class GlimpseEpisodes(BatchedEpisodes):
     def seed(self, envs: np.ndarray, generators: list[np.random.Generator]) -> None:
         """Give ``envs`` fresh keys from their generators (each env's ``np_random``) and restart
         their episode counts and fixed-split walks."""
-        self.keys[envs] = [g.integers(0, 2**63, dtype=np.uint64) for g in generators]
-        self.episodes[envs] = 0
-        self.walked[envs] = 0
+        self.walk.seed(envs, generators)
 
     def check_reset_options(
         self,
@@ -208,13 +199,10 @@ class GlimpseEpisodes(BatchedEpisodes):
         ``location`` says otherwise), each env still counting its own episodes.
         """
         start = self.start if start is None else start
-        words = hashed_words(
-            self.keys[envs], self.episodes[envs], EPISODE_WORDS + self.task.draws_per_canvas
-        )
+        words = self.walk.next_words(envs, EPISODE_WORDS + self.task.draws_per_canvas)
         if replicas is not None and replicas > 1:
             words = np.repeat(words[::replicas], replicas, axis=0)
         indices = self._pick_images(envs, words[:, 0], index)
-        self.episodes[envs] += 1
         all_envs = len(envs) == self.num_envs
         out = self.canvases if all_envs else None
         if self.is_fixed_split:
@@ -242,9 +230,7 @@ class GlimpseEpisodes(BatchedEpisodes):
         if requested is not None:
             return np.full(len(envs), int(requested), np.int64)
         if self.is_fixed_split:
-            walked = self.walked[envs]
-            self.walked[envs] += 1
-            return (self.walk_offset[envs] + walked * self.walk_stride) % size
+            return self.walk.next_items(envs, size)
         return (index_words % np.uint64(size)).astype(np.int64)
 
     def step(
