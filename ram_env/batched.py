@@ -36,6 +36,10 @@ from ram_env.tasks import hashed_words
 ConfigT = TypeVar("ConfigT")
 
 ONE_ENV = np.array([0])
+FIXED_SPLITS = ("val", "test")
+"""The splits whose episodes are fixed sets (the same canvases or games every time)."""
+STARTS = ("random", "centre")
+"""Where an episode's first glimpse is taken (the ``start`` setting and reset option)."""
 
 
 class SplitWalk:
@@ -192,6 +196,34 @@ class FamilyProperties:
     def sensor(self) -> GlimpseSensor:
         """The retina: glimpse size g, number of scales k, scale."""
         return self._episodes.sensor
+
+
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is a Python or numpy integer (a bool is not one here)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """ValueError naming ``name`` and the ``choices`` unless ``value`` is one of them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_start_options(
+    envs: np.ndarray, items: int, index: Any, start: Any, location: Any
+) -> dict[str, Any]:
+    """The reset options every family takes, checked: ValueError unless ``index`` is None or
+    one of ``items`` (an integer), ``start`` None or one of ``STARTS``, and ``location`` None
+    or finite (len(envs), 2) reals (returned clipped to [-1, 1], float32), not with ``start``."""
+    if start is not None:
+        check_choice("start", start, STARTS)
+    if index is not None and (not is_integer(index) or not 0 <= index < items):
+        raise ValueError(f"options['index'] must be in [0, {items}) (an integer), got {index!r}")
+    if location is not None:
+        if start is not None:
+            raise ValueError("give options['location'] or options['start'], not both")
+        location = check_locations(envs, location, "options['location']")
+    return {"index": index, "start": start, "location": location}
 
 
 def check_locations(envs: np.ndarray, locations: Any, name: str) -> np.ndarray:

@@ -17,13 +17,16 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from ram_env.batched import (
+    STARTS,
     BatchedEpisodes,
     BatchedVectorEnv,
     FamilyProperties,
     SingleEnv,
     SplitWalk,
+    check_choice,
     check_locations,
     check_render_mode,
+    check_start_options,
     checked_num_envs,
     config_from,
 )
@@ -32,7 +35,6 @@ from ram_env.sensor import GlimpseSensor
 from ram_env.tasks import hashed_words, unit_interval
 
 SPLITS = ("train", "val", "test")
-STARTS = ("random", "centre")
 FIXED_GAMES = {"val": 5_000, "test": 10_000}
 # Keys of the fixed sets: game i of a set is drawn from hashed_words(key, i); never change them
 # (that would be a new version of the env).
@@ -56,9 +58,8 @@ class CatchConfig:
     scale: int = 2
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("split", self.split, SPLITS), ("start", self.start, STARTS)):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        check_choice("split", self.split, SPLITS)
+        check_choice("start", self.start, STARTS)
         for name in ("screen_size", "paddle_width", "glimpse_size", "num_scales", "scale"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
@@ -126,25 +127,12 @@ class CatchGames(BatchedEpisodes):
     def check_reset_options(
         self, envs: np.ndarray, index: Any = None, start: Any = None, location: Any = None
     ) -> dict[str, Any]:
-        """ValueError unless ``index`` is None or a game of the fixed split, ``start`` None or
-        one of ``STARTS`` and ``location`` None or finite (len(envs), 2) reals (not with
-        ``start``); returns them checked (the location clipped to [-1, 1], float32)."""
-        if start is not None and start not in STARTS:
-            raise ValueError(f"start must be one of {', '.join(STARTS)}; got {start!r}")
-        if index is not None:
-            if not self.is_fixed_split:
-                raise ValueError("options['index'] picks a game of a fixed split (val or test)")
-            games = FIXED_GAMES[self.config.split]
-            integer = isinstance(index, int | np.integer) and not isinstance(index, bool)
-            if not integer or not 0 <= index < games:
-                raise ValueError(
-                    f"options['index'] must be in [0, {games}) (an integer), got {index!r}"
-                )
-        if location is not None:
-            if start is not None:
-                raise ValueError("give options['location'] or options['start'], not both")
-            location = check_locations(envs, location, "options['location']")
-        return {"index": index, "start": start, "location": location}
+        """The reset options for ``envs``, checked (``check_start_options``): ``index`` picks a
+        game of the fixed split (ValueError on the train split)."""
+        if index is not None and not self.is_fixed_split:
+            raise ValueError("options['index'] picks a game of a fixed split (val or test)")
+        games = FIXED_GAMES.get(self.config.split, 0)
+        return check_start_options(envs, games, index, start, location)
 
     def reset(
         self,

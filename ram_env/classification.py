@@ -19,13 +19,21 @@ import numpy as np
 from gymnasium import spaces
 
 from ram_env import datasets
-from ram_env.batched import BatchedEpisodes, FamilyProperties, SplitWalk, check_locations
+from ram_env.batched import (
+    FIXED_SPLITS,
+    STARTS,
+    BatchedEpisodes,
+    FamilyProperties,
+    SplitWalk,
+    check_choice,
+    check_locations,
+    check_start_options,
+    is_integer,
+)
 from ram_env.rendering import episode_frame
 from ram_env.sensor import GlimpseSensor
 from ram_env.tasks import CanvasGenerator, CanvasTask, unit_interval
 
-FIXED_SPLITS = ("val", "test")
-STARTS = ("random", "centre")
 EPISODE_WORDS = 3  # image index, start x, start y; the canvas's own draws follow
 
 
@@ -155,20 +163,9 @@ class GlimpseEpisodes(BatchedEpisodes):
         None or finite (len(envs), 2) reals (returned clipped to [-1, 1], float32) and not given
         with ``start``, and ``replicas`` None or a divisor of ``num_envs`` on the train split
         with every env reset (``envs`` all of them)."""
-        if start is not None:
-            check_choice("start", start, STARTS)
-        if index is not None:
-            if not _is_integer(index) or not 0 <= index < len(self.generator):
-                raise ValueError(
-                    f"options['index'] must be in [0, {len(self.generator)}) (an integer), "
-                    f"got {index!r}"
-                )
-        if location is not None:
-            if start is not None:
-                raise ValueError("give options['location'] or options['start'], not both")
-            location = check_locations(envs, location, "options['location']")
+        checked = check_start_options(envs, len(self.generator), index, start, location)
         if replicas is not None:
-            if not _is_integer(replicas) or replicas < 1 or self.num_envs % replicas:
+            if not is_integer(replicas) or replicas < 1 or self.num_envs % replicas:
                 raise ValueError(
                     f"options['replicas'] must be a positive integer dividing num_envs="
                     f"{self.num_envs}, got {replicas!r}"
@@ -180,7 +177,7 @@ class GlimpseEpisodes(BatchedEpisodes):
                 )
             if len(envs) != self.num_envs:
                 raise ValueError("options['replicas'] resets every env: give no reset_mask")
-        return {"index": index, "start": start, "location": location, "replicas": replicas}
+        return {**checked, "replicas": replicas}
 
     def reset(
         self,
@@ -351,16 +348,6 @@ def _is_whole(value: Any) -> bool:
         return int(value) == value
     except (TypeError, ValueError, OverflowError):
         return False
-
-
-def _is_integer(value: Any) -> bool:
-    """Whether ``value`` is a Python or numpy integer (a bool is not one here)."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
 def check_data(images: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -22,9 +22,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from ram_env import CATCH_ENV_IDS
-from ram_env.batched import checked_num_envs
-
-FIXED_SPLITS = ("val", "test")
+from ram_env.batched import FIXED_SPLITS, checked_num_envs
 
 Result = TypeVar("Result")
 

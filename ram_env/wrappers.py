@@ -43,8 +43,9 @@ from gymnasium.utils import RecordConstructorArgs
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 from gymnasium.vector.utils import batch_space
 
+from ram_env.batched import ONE_ENV
+
 ACTIONS = ("flat", "grid", "discrete")
-ONE_ENV = np.array([0])
 
 # -- the transformations, on batches (a leading env axis) -----------------------------------------
 
