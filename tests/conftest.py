@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,19 @@ def run_json_script(script: str, *args: str) -> Any:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def stop_once_written(command: list[str], path: Path, signal_number: int) -> subprocess.Popen:
+    """Start ``command`` from the repository root (stdout discarded, stderr piped as text),
+    wait until it has written ``path`` and send it ``signal_number``; returns the process (to
+    ``communicate`` with). Fails the test if the command ends first, or after 5 minutes."""
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 300  # generous: a loaded machine starts Python slowly
+    while not path.exists():
+        assert process.poll() is None, f"the command ended before writing {path}"
+        assert time.time() < deadline, f"no {path} within 5 minutes"
+        time.sleep(0.01)
+    process.send_signal(signal_number)
+    return process

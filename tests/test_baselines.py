@@ -7,14 +7,13 @@ import math
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import requires_mnist
+from conftest import requires_mnist, stop_once_written
 
 torch = pytest.importorskip("torch")
 
@@ -229,19 +228,9 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     whole = train_baseline.main(
         parse_config(train_baseline.Config, [*common, "--run-name", "whole"])
     )
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *common, "--run-name", "killed"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, str(SCRIPT), *common, "--run-name", "killed"]
     checkpoint = tmp_path / "killed" / "checkpoint.pt"
-    deadline = time.time() + 300  # generous: a loaded machine starts Python slowly
-    while not checkpoint.exists():
-        assert process.poll() is None and time.time() < deadline, "run ended before the kill"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    stop_once_written(command, checkpoint, signal.SIGKILL).communicate(timeout=120)
     assert not (tmp_path / "killed" / "results.json").exists(), "the run finished before the kill"
     # The checkpoint says how far the run got (metrics.csv follows it and may not exist yet).
     assert load_checkpoint(checkpoint)["epoch"] < 4

@@ -8,12 +8,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import typing
 from pathlib import Path
 
 import pytest
-from conftest import requires_mnist
+from conftest import requires_mnist, stop_once_written
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
@@ -266,15 +265,8 @@ def test_train_sb3_ctrl_c_says_where_it_stopped_and_resume_goes_on(tmp_path):
     args = ["--algo", "dqn", "--total-steps", "8000", "--eval-every", "2000", "--threads", "1"]
     args += ["--eval-envs", "1000", "--runs-dir", str(tmp_path), "--run-name", "run"]
     run = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *args], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.time() + 300
-    while not (run / "progress.json").exists() and process.poll() is None:
-        assert time.time() < deadline, "no checkpoint within 5 minutes"
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    command = [sys.executable, str(SCRIPT), *args]
+    process = stop_once_written(command, run / "progress.json", signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     held = json.loads((run / "progress.json").read_text())["steps"]

@@ -6,12 +6,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from conftest import requires_mnist
+from conftest import requires_mnist, stop_once_written
 from PIL import Image
 
 torch = pytest.importorskip("torch")
@@ -108,20 +107,10 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path):
     common = [*TINY, "--epochs", "3", "--runs-dir", str(tmp_path)]
     assert run_script([*common, "--run-name", "whole"]).returncode == 0
 
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *common, "--run-name", "killed"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, str(SCRIPT), *common, "--run-name", "killed"]
     checkpoint = tmp_path / "killed" / "checkpoint.pt"
     metrics = tmp_path / "killed" / "metrics.csv"
-    deadline = time.time() + 300  # generous: a loaded machine starts Python slowly
-    while not checkpoint.exists():
-        assert process.poll() is None and time.time() < deadline, "run ended before the kill"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    stop_once_written(command, checkpoint, signal.SIGKILL).communicate(timeout=120)
     finished = metrics.exists() and len(metrics.read_text().splitlines()) == 4
     assert not finished, "the run finished before it was killed"
 
@@ -447,19 +436,8 @@ def test_resuming_a_run_that_does_not_exist_is_refused(tmp_path):
 @requires_mnist
 def test_ctrl_c_says_what_the_run_holds_and_how_to_continue(tmp_path):
     common = [*TINY, "--epochs", "50", "--runs-dir", str(tmp_path), "--run-name", "stopped"]
-    process = subprocess.Popen(
-        [sys.executable, str(SCRIPT), *common],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     checkpoint = tmp_path / "stopped" / "checkpoint.pt"
-    deadline = time.time() + 300  # generous: a loaded machine starts Python slowly
-    while not checkpoint.exists():
-        assert process.poll() is None and time.time() < deadline, "run ended before Ctrl-C"
-        time.sleep(0.01)
-    process.send_signal(signal.SIGINT)
+    process = stop_once_written([sys.executable, str(SCRIPT), *common], checkpoint, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
     last = stderr.strip().splitlines()[-1]
