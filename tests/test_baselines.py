@@ -13,11 +13,13 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import REPO_ROOT as ROOT
 from conftest import requires_mnist, stop_once_written
 
 torch = pytest.importorskip("torch")
 
 import ram_env  # noqa: E402
+from agents.baselines import train as train_baseline  # noqa: E402
 from agents.baselines.models import (  # noqa: E402
     MODELS,
     canvas_source,
@@ -32,9 +34,7 @@ from agents.common.checkpoints import load_checkpoint, save_atomically  # noqa: 
 from agents.common.cli import parse_config  # noqa: E402
 from agents.common.errors import InvalidSetting, RunExists, SettingsChanged  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_baseline.py"
-from agents.baselines import train as train_baseline  # noqa: E402
 
 # A short run whose epochs last long enough (a third of a second) to be killed in the middle.
 TINY = [

@@ -9,9 +9,9 @@ import signal
 import subprocess
 import sys
 import typing
-from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT as ROOT
 from conftest import requires_mnist, stop_once_written
 
 torch = pytest.importorskip("torch")
@@ -29,7 +29,6 @@ from agents.sb3.algorithms import (  # noqa: E402
 from agents.sb3.vec_env import make_sb3_vec_env  # noqa: E402
 from ram_env.datasets import load_mnist  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "train_sb3.py"
 EASY_RETINA = dict(num_glimpses=2, glimpse_size=12, num_scales=3)
 

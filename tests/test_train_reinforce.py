@@ -10,6 +10,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT as ROOT
 from conftest import requires_mnist, stop_once_written
 from PIL import Image
 
@@ -17,14 +18,14 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorboard")
 pytest.importorskip("matplotlib")
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "examples" / "train_reinforce.py"
 from agents.common.cli import parse_config  # noqa: E402
 from agents.common.errors import InvalidSetting  # noqa: E402
 from agents.experiments import paper_tables  # noqa: E402
 from agents.ram import train_reinforce  # noqa: E402
 from agents.ram.checkpoints import load_model  # noqa: E402
 from agents.ram.evaluation import error_rates  # noqa: E402
+
+SCRIPT = ROOT / "examples" / "train_reinforce.py"
 
 TINY = [
     "--env-id",
