@@ -9,13 +9,13 @@ torch = pytest.importorskip("torch")
 
 from agents.common.checkpoints import (  # noqa: E402
     Progress,
-    check_run_folder,
     check_same_settings,
     finish_epoch,
     load_checkpoint,
     saved_kind,
 )
 from agents.common.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
+from agents.common.run_folder import check_run_folder  # noqa: E402
 
 
 def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(tmp_path):
@@ -132,25 +132,20 @@ def test_a_resumed_run_says_from_which_epoch(tmp_path, capsys):
         model = torch.nn.Linear(2, 1)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         schedule = torch.optim.lr_scheduler.LinearLR(optimizer, total_iters=3)
-        run = start_or_resume(tmp_path, Settings(resume=resume), model, optimizer, schedule)
-        return run, model, optimizer, schedule
-
-    run, model, optimizer, schedule = begin(resume=False)
-    for epoch in (1, 2):
-        finish_epoch(
+        return start_or_resume(
             tmp_path,
-            run,
-            {"epoch": epoch, "val_error": 5.0},
+            Settings(resume=resume),
+            model,
+            optimizer,
+            schedule,
             lambda **extra: {"model": model.state_dict(), **extra},
-            {
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "config": dataclasses.asdict(Settings()),
-            },
-            seconds=1.0,
-            val_error=5.0,
         )
+
+    run = begin(resume=False)
+    for epoch in (1, 2):
+        run.finish_epoch({"epoch": epoch, "val_error": 5.0}, val_error=5.0)
     capsys.readouterr()
-    resumed, *_ = begin(resume=True)
-    assert resumed.first_epoch == 3
+    resumed = begin(resume=True)
+    assert list(resumed.epochs_left()) == [3]
+    assert resumed.seconds() >= run.progress.seconds > 0  # the first session's time counts
     assert capsys.readouterr().out == f"resuming {tmp_path} from epoch 3 of 3\n"

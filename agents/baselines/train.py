@@ -18,11 +18,10 @@ results it would have had.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -39,15 +38,8 @@ from agents.baselines.models import (
     train_epoch,
     training_batches,
 )
-from agents.common.checkpoints import (
-    check_run_folder,
-    finish_epoch,
-    resumable,
-    rounded,
-    start_or_resume,
-)
+from agents.common.checkpoints import resumable, rounded, start_or_resume
 from agents.common.cli import check_bounds, check_choices
-from agents.common.devices import resolve_device
 from agents.common.errors import InvalidSetting
 from agents.common.run_folder import RunFolder
 from agents.common.schedules import linear_learning_rate
@@ -92,15 +84,11 @@ def main(config: Config) -> dict:
         },
         above={"learning_rate": 0, "final_learning_rate": 0},
     )
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    run_dir = config.run_dir(f"{config.env_id}-{config.model}-seed{config.seed}")
-    check_run_folder(run_dir, config.resume)
+    name = f"{config.env_id}-{config.model}-seed{config.seed}"
+    config, run_dir, device = config.start(name)
     try:
         train = canvas_source(config.env_id, "train")
         val = canvas_source(config.env_id, "val")
-        device = resolve_device(config.device)
-        config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
         torch.manual_seed(config.seed)
         model = make_model(config.model, train.canvas_shape, train.num_classes).to(device)
     except ValueError as exc:  # an unknown env id or model
@@ -109,12 +97,12 @@ def main(config: Config) -> dict:
     total_batches = config.epochs * math.ceil(config.images_per_epoch / config.batch_size)
     schedule = linear_learning_rate(optimizer, config.final_learning_rate, total_batches)
 
-    run = start_or_resume(run_dir, config, model, optimizer, schedule)
-    started = time.time() - run.seconds
+    state = partial(baseline_state, model, config.model, train)
+    run = start_or_resume(run_dir, config, model, optimizer, schedule, state)
     print(f"{config.model}: {count_parameters(model):,} parameters, canvases {train.canvas_shape}")
 
-    with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
-        for epoch in range(run.first_epoch, config.epochs + 1):
+    with resumable(run):  # Ctrl-C: one line, how to go on
+        for epoch in run.epochs_left():
             # Each epoch's canvases are a function of (seed, epoch): a resumed run continues
             # exactly as the uninterrupted one would have.
             rng = np.random.default_rng([config.seed, epoch])
@@ -124,20 +112,8 @@ def main(config: Config) -> dict:
             row = {"epoch": epoch, **train_epoch(model, optimizer, progress, schedule)}
             row["val_error"] = error_rate(model, val, config.eval_batch_size)
             row["learning_rate"] = schedule.get_last_lr()[0]
-            row["seconds"] = time.time() - started
-            finish_epoch(
-                run_dir,
-                run,
-                row,
-                lambda **extra: baseline_state(model, config.model, train, **extra),
-                {
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "config": dataclasses.asdict(config),
-                },
-                seconds=time.time() - started,
-                val_error=row["val_error"],
-            )
+            row["seconds"] = run.seconds()
+            run.finish_epoch(row, val_error=row["val_error"])
             print(f"epoch {epoch}: val error {row['val_error']:.2f}%, {row['seconds']:.0f} s")
 
     best_model, _ = load_baseline(run_dir / "best.pt")
@@ -152,7 +128,7 @@ def main(config: Config) -> dict:
             "best_epoch": min(run.history, key=lambda row: row["val_error"])["epoch"],
             "best_val_error": run.best_val,
             "test_error": error_rate(best_model, test, config.eval_batch_size),
-            "wall_seconds": time.time() - started,
+            "wall_seconds": run.seconds(),
         }
     )
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))

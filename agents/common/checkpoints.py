@@ -9,6 +9,7 @@ import dataclasses
 import io
 import json
 import math
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,8 +19,8 @@ from typing import Any
 
 import torch
 
-from agents.common.errors import Interrupted, RunExists, RunMissing, SettingsChanged, UnusableFile
-from agents.common.run_folder import RunFolder
+from agents.common.errors import Interrupted, SettingsChanged, UnusableFile
+from agents.common.run_folder import RunFolder, check_run_folder
 from ram_env.atomic import atomic_write, write_text_atomically
 
 
@@ -93,17 +94,59 @@ class Progress:
     seconds: float = 0.0
 
 
+@dataclass
+class Run:
+    """A run being trained, as its trainer's loop sees it (:func:`start_or_resume` makes one):
+    its folder, where it stands, and what its checkpoints save."""
+
+    run_dir: Path
+    epochs: int
+    progress: Progress
+    model_state: Callable[..., dict]
+    """The model's saveable state with extra entries (the trainer's ``model_state`` or
+    ``baseline_state``)."""
+    training: Callable[[], dict]
+    """What only the checkpoint needs: the optimizer's and the schedule's states, the settings."""
+    started: float = field(default_factory=time.time)
+    """When the run would have begun, had it never stopped (set from ``progress.seconds``)."""
+
+    def __post_init__(self) -> None:
+        self.started -= self.progress.seconds
+
+    @property
+    def best_val(self) -> float:
+        return self.progress.best_val
+
+    @property
+    def history(self) -> list[dict]:
+        return self.progress.history
+
+    def epochs_left(self) -> range:
+        """The epochs still to train."""
+        return range(self.progress.first_epoch, self.epochs + 1)
+
+    def seconds(self) -> float:
+        """The run's training time so far, earlier sessions' included."""
+        return time.time() - self.started
+
+    def finish_epoch(self, row: dict, val_error: float) -> None:
+        """Record an epoch (:func:`finish_epoch`): ``row`` joins the log, ``best.pt`` follows
+        the lowest ``val_error``, and the checkpoint is written."""
+        state, training = self.model_state, self.training()
+        finish_epoch(self.run_dir, self.progress, row, state, training, self.seconds(), val_error)
+
+
 @contextlib.contextmanager
-def resumable(run_dir: Path, progress: Progress, epochs: int) -> Iterator[None]:
+def resumable(run: Run) -> Iterator[None]:
     """Around a training loop: Ctrl-C becomes :class:`Interrupted`, whose message says how many
-    epochs ``run_dir`` holds (``progress`` is kept up to date by :func:`finish_epoch`) and how
-    to continue; the entry point prints it as one line."""
+    epochs the run's folder holds and how to continue; the entry point prints it as one
+    line."""
     try:
         yield
     except KeyboardInterrupt:
         raise Interrupted(
-            f"{run_dir} holds {progress.first_epoch - 1} of {epochs} epochs; rerun the same "
-            "command with --resume to continue from there"
+            f"{run.run_dir} holds {run.progress.first_epoch - 1} of {run.epochs} epochs; rerun "
+            "the same command with --resume to continue from there"
         ) from None
 
 
@@ -154,27 +197,15 @@ def rounded(value: Any, digits: int = 6) -> Any:
     return value
 
 
-def check_run_folder(run_dir: Path, resume: bool) -> None:
-    """RunMissing if ``resume`` asks for a run folder that does not exist; RunExists if a new
-    run would go into a folder that already holds files. Trainers call it first, before they
-    load any data, so that a mistyped name is refused at once."""
-    if resume and not run_dir.exists():
-        raise RunMissing(
-            f"{run_dir}: no such run to resume; check --run-name and --runs-dir, or drop "
-            "--resume to start it"
-        )
-    if not resume and run_dir.exists() and any(run_dir.iterdir()):
-        raise RunExists(f"{run_dir} exists: pass --resume to continue it or choose --run-name")
-
-
 def start_or_resume(
     run_dir: Path,
     config,
     model,
     optimizer,
     schedule,
+    model_state: Callable[..., dict],
     check_model: Callable[[dict, Path], None] | None = None,
-) -> Progress:
+) -> Run:
     """Begin the run of ``config`` (a training script's settings dataclass) in ``run_dir`` or,
     with ``config.resume``, continue it from its ``checkpoint.pt``, which must have been written
     with the same settings: model, optimizer and schedule are restored in place. A new run
@@ -182,7 +213,8 @@ def start_or_resume(
     (a run begun but stopped before its first checkpoint starts again). Writes
     ``config.json``. A settings class may name its removed settings in a ``RETIRED`` class
     attribute and its renamed values in ``RENAMED_VALUES`` (see check_same_settings).
-    ``check_model(checkpoint, path)``, if given, raises SettingsChanged where the checkpoint's
+    ``model_state(**extra)`` is the model's saveable state with ``extra`` entries;
+    ``check_model(checkpoint, path=path)``, if given, raises SettingsChanged where the checkpoint's
     model was built with other settings than ``model``."""
     checkpoint_path = run_dir / "checkpoint.pt"
     progress = Progress()
@@ -197,7 +229,7 @@ def start_or_resume(
             renamed_values=getattr(config, "RENAMED_VALUES", {}),
         )
         if check_model is not None:
-            check_model(checkpoint, checkpoint_path)
+            check_model(checkpoint, path=checkpoint_path)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         schedule.load_state_dict(checkpoint["schedule"])
@@ -217,7 +249,15 @@ def start_or_resume(
             print(f"{checkpoint_path} does not exist yet: starting the run from the beginning")
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomically(run_dir / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
-    return progress
+
+    def training() -> dict:
+        return {
+            "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(),
+            "config": dataclasses.asdict(config),
+        }
+
+    return Run(run_dir, config.epochs, progress, model_state, training)
 
 
 def saved_kind(path: Path) -> str | None:

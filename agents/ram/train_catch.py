@@ -22,11 +22,10 @@ location and the most likely paddle move).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import gymnasium as gym
@@ -35,19 +34,8 @@ from gymnasium.vector import AutoresetMode
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents.common.checkpoints import (
-    check_run_folder,
-    finish_epoch,
-    resumable,
-    rounded,
-    start_or_resume,
-)
-from agents.common.cli import (
-    check_bounds,
-    check_choices,
-    check_env_id,
-)
-from agents.common.devices import resolve_device
+from agents.common.checkpoints import resumable, rounded, start_or_resume
+from agents.common.cli import check_bounds, check_choices, check_env_id
 from agents.common.run_folder import RunFolder
 from agents.common.schedules import linear_learning_rate
 from agents.common.torch_observations import TorchObservations
@@ -124,7 +112,6 @@ class Config(RunFolder):
 
 
 def main(config: Config) -> dict:
-    check_choices(config)
     check_bounds(
         config,
         at_least={
@@ -144,12 +131,8 @@ def main(config: Config) -> dict:
         at_most={"gae_lambda": 1},
         above={"learning_rate": 0, "final_learning_rate": 0, "location_std": 0},
     )
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
-    config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
-    run_dir = config.run_dir(f"{config.env_id}-seed{config.seed}")
-    check_run_folder(run_dir, config.resume)
+    check_choices(config)
+    config, run_dir, device = config.start(f"{config.env_id}-seed{config.seed}")
 
     check_env_id(config.env_id, GlimpseCatchEnv, ram_env.CATCH_ENV_IDS)
     probe = gym.make(config.env_id).unwrapped
@@ -170,18 +153,12 @@ def main(config: Config) -> dict:
     schedule = linear_learning_rate(
         optimizer, config.final_learning_rate, config.epochs * batches_per_epoch
     )
-    run = start_or_resume(
-        run_dir,
-        config,
-        model,
-        optimizer,
-        schedule,
-        check_model=lambda saved, path: check_same_model(saved, ram_config, path),
-    )
-    started = time.time() - run.seconds
+    state = partial(model_state, model, config.env_id, {})
+    same_model = partial(check_same_model, current=ram_config)
+    run = start_or_resume(run_dir, config, model, optimizer, schedule, state, same_model)
 
-    with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
-        for epoch in range(run.first_epoch, config.epochs + 1):
+    with resumable(run):  # Ctrl-C: one line, how to go on
+        for epoch in run.epochs_left():
             torch.manual_seed(config.seed * 100_003 + epoch)  # a resumed run goes on the same
             envs = TorchObservations(
                 gym.make_vec(
@@ -217,21 +194,9 @@ def main(config: Config) -> dict:
                 "train_last_baseline_mse": last_step_error / batches_per_epoch,
                 "val_catch_rate": val,
                 "learning_rate": schedule.get_last_lr()[0],
-                "seconds": time.time() - started,
+                "seconds": run.seconds(),
             }
-            finish_epoch(
-                run_dir,
-                run,
-                row,
-                lambda **extra: model_state(model, config.env_id, {}, **extra),
-                {
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "config": dataclasses.asdict(config),
-                },
-                seconds=time.time() - started,
-                val_error=100 - val,  # the share of games missed: best.pt misses the fewest
-            )
+            run.finish_epoch(row, val_error=100 - val)  # best.pt: the fewest games missed
             print(f"epoch {epoch}: val catch rate {val:.2f}% (greedy), {row['seconds']:.0f} s")
 
     model, _, _ = load_model(run_dir / "best.pt", device)
@@ -243,7 +208,7 @@ def main(config: Config) -> dict:
             "device": device.type,
             "best_val_catch_rate": 100 - run.best_val,
             "test_catch_rate_greedy": catch_rate(model, config.env_id, "test", config.eval_envs),
-            "wall_seconds": time.time() - started,
+            "wall_seconds": run.seconds(),
         }
     )
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))

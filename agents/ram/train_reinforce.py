@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import time
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar, Literal
 
 import gymnasium as gym
@@ -28,19 +28,9 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 import ram_env  # registers the ids
-from agents.common.checkpoints import (
-    check_run_folder,
-    finish_epoch,
-    resumable,
-    rounded,
-    start_or_resume,
-)
-from agents.common.cli import (
-    check_bounds,
-    check_choices,
-    check_env_id,
-)
-from agents.common.devices import Precision, autocast, compile_step, resolve_device
+from agents.common.checkpoints import resumable, rounded, start_or_resume
+from agents.common.cli import check_bounds, check_choices, check_env_id
+from agents.common.devices import Precision, autocast, compile_step
 from agents.common.errors import InvalidSetting
 from agents.common.pictures import learning_curve
 from agents.common.run_folder import RunFolder
@@ -160,13 +150,8 @@ class Config(RunFolder):
 
 
 def main(config: Config) -> dict:
-    if config.threads:
-        torch.set_num_threads(config.threads)
     check_config(config)
-    device = resolve_device(config.device)
-    config = dataclasses.replace(config, device=device.type)  # record what "auto" chose
-    run_dir = config.run_dir(f"{config.env_id}-seed{config.seed}")
-    check_run_folder(run_dir, config.resume)
+    config, run_dir, device = config.start(f"{config.env_id}-seed{config.seed}")
     env_kwargs = {} if config.num_glimpses is None else {"num_glimpses": config.num_glimpses}
     if first_glimpse(config) == "centre":
         env_kwargs["start"] = "centre"
@@ -199,19 +184,13 @@ def main(config: Config) -> dict:
     location_std = LinearSchedule(start_std, final_std, total_batches)
     leave_one_out = config.replicas if config.baseline == "leave_one_out" else 0
 
-    run = start_or_resume(
-        run_dir,
-        config,
-        model,
-        optimizer,
-        schedule,
-        check_model=lambda saved, path: check_same_model(saved, ram_config, path),
-    )
-    started = time.time() - run.seconds
+    state = partial(model_state, model, config.env_id, env_kwargs)
+    same_model = partial(check_same_model, current=ram_config)
+    run = start_or_resume(run_dir, config, model, optimizer, schedule, state, same_model)
     writer = SummaryWriter(run_dir / "tensorboard")
 
-    with resumable(run_dir, run, config.epochs):  # Ctrl-C: one line, how to go on
-        for epoch in range(run.first_epoch, config.epochs + 1):
+    with resumable(run):  # Ctrl-C: one line, how to go on
+        for epoch in run.epochs_left():
             # Each epoch's randomness is a function of (seed, epoch): a resumed run continues
             # exactly as the uninterrupted one would have.
             torch.manual_seed(config.seed * 100_003 + epoch)
@@ -256,21 +235,9 @@ def main(config: Config) -> dict:
                 "train_accuracy": totals["reward"] / batches_per_epoch,
                 "val_error": val,
                 "learning_rate": schedule.get_last_lr()[0],
-                "seconds": time.time() - started,
+                "seconds": run.seconds(),
             }
-            finish_epoch(
-                run_dir,
-                run,
-                row,
-                lambda **extra: model_state(model, config.env_id, env_kwargs, **extra),
-                {
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "config": dataclasses.asdict(config),
-                },
-                seconds=time.time() - started,
-                val_error=row["val_error"],
-            )
+            run.finish_epoch(row, val_error=row["val_error"])
             # TensorBoard after the checkpoint, like the CSV log.
             for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
                 writer.add_scalar(key, row[key], epoch)
@@ -303,7 +270,7 @@ def main(config: Config) -> dict:
             "best_val_error": run.best_val,
             "test_error_single_trajectory": test["single"],
             "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
-            "wall_seconds": time.time() - started,
+            "wall_seconds": run.seconds(),
         }
     )
     if "mc" in test:

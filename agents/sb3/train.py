@@ -35,7 +35,6 @@ from tqdm import tqdm
 
 import ram_env  # registers the ids
 from agents.common.checkpoints import (
-    check_run_folder,
     check_same_settings,
     rounded,
     saved_kind,
@@ -44,7 +43,7 @@ from agents.common.checkpoints import (
 from agents.common.cli import check_bounds, check_choices
 from agents.common.devices import resolve_device
 from agents.common.errors import Interrupted, InvalidSetting, UnusableFile
-from agents.common.run_folder import RunFolder
+from agents.common.run_folder import RunFolder, check_run_folder
 from agents.sb3.algorithms import ALGORITHMS, AlgorithmName, evaluate, make_model
 from agents.sb3.vec_env import make_sb3_vec_env
 from ram_env.atomic import atomic_write, write_text_atomically
