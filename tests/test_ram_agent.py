@@ -15,7 +15,7 @@ from agents.ram.checkpoints import check_same_model, load_model, model_state  # 
 from agents.ram.evaluation import glimpse_placement  # noqa: E402
 from agents.ram.model import RAMConfig, RecurrentAttentionModel  # noqa: E402
 from agents.ram.pictures import glimpse_gif  # noqa: E402
-from agents.ram.reinforce import location_generator, losses, play  # noqa: E402
+from agents.ram.reinforce import location_generator, losses, play, update  # noqa: E402
 from ram_env.vector import GlimpseVectorEnv  # noqa: E402
 
 TINY = RAMConfig(glimpse_hidden=5, location_hidden=4, glimpse_features=6, core_size=7)
@@ -447,3 +447,17 @@ def test_the_glimpse_gif_shows_every_step_of_the_first_test_episodes(tmp_path):
             durations.append(frame.info["duration"])
     assert len(durations) == num_glimpses + 1  # Pillow merges the repeated last frame
     assert sum(durations) == (num_glimpses + 1 + 3) * 500
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 1e-3])
+def test_update_clips_the_gradient_to_max_grad_norm_unless_it_is_0(max_grad_norm):
+    torch.manual_seed(0)
+    model = RecurrentAttentionModel((2, 4, 4), 3, TINY)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    episodes = play(tiny_envs(), model, sample_labels=False)
+    update(model, optimizer, episodes, max_grad_norm=max_grad_norm)
+    norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()]))
+    if max_grad_norm:
+        assert float(norm) <= max_grad_norm * 1.0001
+    else:
+        assert float(norm) > 1e-3  # unclipped: what the clipped run is held below

@@ -184,3 +184,9 @@ def test_glimpse_sums_scale_each_patch_by_the_pixels_behind_a_value(tmp_path):
     assert model.config.glimpse_gains == (1.0, 4.0, 16.0)
     train(tmp_path / "plain", "--epochs", "1", "--no-glimpse-sums", "--gif-games", "0")
     assert load_model(tmp_path / "plain" / "r" / "best.pt")[0].config.glimpse_gains is None
+
+
+def test_hidden_size_sets_the_core_and_the_combined_glimpse_features(tmp_path):
+    train(tmp_path, "--epochs", "1", "--hidden-size", "16", "--gif-games", "0")
+    model, _, _ = load_model(tmp_path / "r" / "best.pt")
+    assert (model.config.core_size, model.config.glimpse_features) == (16, 16)

@@ -447,3 +447,12 @@ def test_ctrl_c_says_what_the_run_holds_and_how_to_continue(tmp_path):
         r"same command with --resume to continue from there",
         last,
     ), last
+
+
+@requires_mnist
+def test_hidden_size_sets_the_core_and_the_combined_glimpse_features(tmp_path):
+    args = [*TINY, "--epochs", "1", "--hidden-size", "16", "--gif-episodes", "0"]
+    train_reinforce.main(parse_config(train_reinforce.Config, [*args, "--runs-dir", str(tmp_path)]))
+    (run,) = tmp_path.iterdir()
+    model, _, _ = load_model(run / "best.pt")
+    assert (model.config.core_size, model.config.glimpse_features) == (16, 16)
