@@ -29,6 +29,7 @@ from ram_env.batched import (
     check_start_options,
     checked_num_envs,
     config_from,
+    is_integer,
 )
 from ram_env.rendering import render_frame
 from ram_env.sensor import GlimpseSensor
@@ -62,7 +63,7 @@ class CatchConfig:
         check_choice("start", self.start, STARTS)
         for name in ("screen_size", "paddle_width", "glimpse_size", "num_scales", "scale"):
             value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+            if not is_integer(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
             object.__setattr__(self, name, int(value))
         if self.screen_size < 3:

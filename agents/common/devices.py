@@ -23,6 +23,14 @@ DEVICES: tuple[str, ...] = typing.get_args(Device)
 PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
 
 
+def set_up(threads: int, device: str) -> torch.device:
+    """What every command does before it builds a model: torch's CPU threads set (0: torch's
+    default) and ``--device`` resolved (:func:`resolve_device`)."""
+    if threads:
+        torch.set_num_threads(threads)
+    return resolve_device(device)
+
+
 def resolve_device(name: str) -> torch.device:
     """The torch device for ``--device name``: ``auto`` takes CUDA, then MPS, then the CPU.
     InvalidSetting for an unknown name or a device this machine (or this torch build) lacks."""

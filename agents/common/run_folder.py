@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import torch
 
-from agents.common.devices import Device, resolve_device
+from agents.common.devices import Device, set_up
 from agents.common.errors import RunExists, RunMissing
 
 Settings = TypeVar("Settings", bound="RunFolder")
@@ -43,9 +43,7 @@ class RunFolder:
         torch's threads, resolve the device and find the run folder (:func:`check_run_folder`).
         Returns the settings with the device that "auto" chose (the run records it), the run
         folder and the device."""
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        device = resolve_device(self.device)
+        device = set_up(self.threads, self.device)
         run_dir = self.run_dir(default_name)
         check_run_folder(run_dir, self.resume)
         return dataclasses.replace(self, device=device.type), run_dir, device

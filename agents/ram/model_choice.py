@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import torch
 import tyro
 
-from agents.common.devices import Device, resolve_device
+from agents.common.devices import Device, set_up
 from agents.common.errors import InvalidSetting
 from agents.ram import pretrained
 from agents.ram.checkpoints import load_model
@@ -42,9 +42,7 @@ class ModelChoice:
             raise InvalidSetting(
                 f"give a checkpoint or --pretrained NAME (one of: {choices}), not both"
             )
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        return resolve_device(self.device)
+        return set_up(self.threads, self.device)
 
     def load(self, device: torch.device) -> tuple[RecurrentAttentionModel, str, dict[str, Any]]:
         """(model, env id, env settings) of the chosen checkpoint or shipped model."""

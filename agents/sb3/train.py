@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
-import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tqdm import tqdm
 
@@ -41,7 +40,7 @@ from agents.common.checkpoints import (
     write_csv,
 )
 from agents.common.cli import check_bounds, check_choices
-from agents.common.devices import resolve_device
+from agents.common.devices import set_up
 from agents.common.errors import Interrupted, InvalidSetting, UnusableFile
 from agents.common.run_folder import RunFolder, check_run_folder
 from agents.sb3.algorithms import ALGORITHMS, AlgorithmName, evaluate, make_model
@@ -210,9 +209,7 @@ def errors(model, config: Config, splits: tuple[str, ...]) -> dict[str, float]:
 
 
 def main(config: Config) -> dict:
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device).type
+    device = set_up(config.threads, config.device).type
     config = dataclasses.replace(config, device=device)  # record what "auto" chose
     if config.eval_only:
         model, trained = load_saved(Path(config.eval_only), device)
