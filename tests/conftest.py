@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -201,9 +202,17 @@ def run_json_script(script: str, *args: str) -> Any:
 def stop_once_written(command: list[str], path: Path, signal_number: int) -> subprocess.Popen:
     """Start ``command`` from the repository root (stdout discarded, stderr piped as text),
     wait until it has written ``path`` and send it ``signal_number``; returns the process (to
-    ``communicate`` with). Fails the test if the command ends first, or after 5 minutes."""
+    ``communicate`` with). Fails the test if the command ends first, or after 5 minutes.
+
+    The command gets SIGINT's default action even when the suite itself ignores it (a shell
+    starts background jobs, ``pytest &``, with SIGINT ignored, and children inherit that)."""
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 300  # generous: a loaded machine starts Python slowly
     while not path.exists():
