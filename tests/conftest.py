@@ -24,9 +24,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import subprocess
 import sys
-import signal
 import time
 from pathlib import Path
 from typing import Any
