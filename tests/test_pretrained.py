@@ -19,6 +19,7 @@ torch = pytest.importorskip("torch")
 import agents.pretrained  # noqa: E402
 from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
+from agents.common.errors import UnusableFile  # noqa: E402
 from agents.experiments import publish, tables  # noqa: E402
 from agents.ram import evaluate as evaluate_checkpoint  # noqa: E402
 from agents.ram import pretrained, train_catch  # noqa: E402
@@ -200,3 +201,10 @@ def test_the_shipped_set_covers_the_paper_rows_of_its_cards_and_stays_small():
             assert card["env_id"] == tables.TASKS[card["paper_row"]["table"]].env_id, name
     total = sum(path.stat().st_size for path in pretrained.MODELS_DIR.iterdir())
     assert total < 30 * 2**20
+
+
+def test_the_tables_refuse_a_paper_row_without_a_shipped_model(monkeypatch):
+    names = [name for name in pretrained.names() if name != "2b-ram4"]
+    monkeypatch.setattr(tables.pretrained, "names", lambda: names)
+    with pytest.raises(UnusableFile, match=r"no shipped model for the rows 2b/ram4: add"):
+        tables.main(tables.Config(check=True))

@@ -4,8 +4,8 @@
     python -m agents.experiments.tables --check    # exit 1 if a table differs from the cards
 
 Each table sits between ``<!-- generated:NAME:start -->`` and ``<!-- generated:NAME:end -->``
-lines; everything else in the files is left as it is. A paper row whose model is not shipped yet
-shows the figure version 0.1.0 reported for it, labelled as such.
+lines; everything else in the files is left as it is. Every RAM row of the paper's tables (and
+ours) and Catch have a shipped model; a missing one is an error that names it.
 """
 
 from __future__ import annotations
@@ -25,31 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FILES = {"README.md": ("paper-table", "catch"), "docs/RESULTS.md": ("paper-table", "catch")}
 """The files with generated tables, and the tables each has."""
 
-REPORTED_BY_0_1_0 = {
-    ("1a", "ram2"): "2.07",
-    ("1a", "ram3"): "1.05",
-    ("1a", "ram4"): "1.05",
-    ("1a", "ram5"): "1.13",
-    ("1a", "ram6"): "1.12",
-    ("1a", "ram7"): "1.16",
-    ("1b", "ram4"): "1.92",
-    ("1b", "ram6"): "1.95",
-    ("1b", "ram8"): "1.63",
-    ("2a", "ram4"): "5.51",
-    ("2a", "ram6"): "4.89",
-    ("2a", "ram8"): "4.69",
-    ("2a", "ram8_lstm"): "4.74",
-    ("2b", "ram4"): "9.87",
-    ("2b", "ram6"): "8.22",
-    ("2b", "ram8"): "8.93",
-    ("2b", "ram8_lstm"): "7.27",
-}
-"""Test errors (%) that version 0.1.0 reported for the RAM rows, whose models it did not ship
-(docs/RESULTS.md's appendix has their runs): shown, labelled, until a row's model ships."""
-
-CATCH_REPORTED_BY_0_1_0 = "99.96"
-"""The test catch rate (%) that version 0.1.0 reported, whose model it did not ship."""
-
 
 @dataclass
 class Config:
@@ -65,12 +40,21 @@ def ram_rows(table: str) -> list[str]:
 
 
 def shipped() -> dict[tuple[str, str], dict]:
-    """The cards of the shipped paper-row models, by (table, row)."""
+    """The cards of the shipped paper-row models, by (table, row); UnusableFile naming the RAM
+    rows without one."""
     cards = {}
     for name in pretrained.names():
         card = pretrained.card(name)
         if card.get("paper_row"):
             cards[card["paper_row"]["table"], card["paper_row"]["row"]] = card
+    missing = [
+        f"{table}/{row}" for table in TASKS for row in ram_rows(table) if (table, row) not in cards
+    ]
+    if missing:
+        raise UnusableFile(
+            f"no shipped model for the rows {', '.join(missing)}: add each with "
+            "python -m agents.experiments.publish"
+        )
     return cards
 
 
@@ -93,13 +77,9 @@ def meets(figure: float, table: str, row: str) -> bool:
     return figure <= float(table_rows(table)[row].error)
 
 
-def ours(card: dict | None, table: str, row: str, spread: bool) -> str:
-    """Our figure for a row: the shipped model's (with the range over trajectory seeds if
-    ``spread``), or the one version 0.1.0 reported, labelled."""
-    if card is None:
-        figure = REPORTED_BY_0_1_0[table, row]
-        text = f"{figure}% (0.1.0, model not shipped)"
-        return f"**{text}**" if meets(float(figure), table, row) else text
+def ours(card: dict, table: str, row: str, spread: bool) -> str:
+    """Our figure for a row: its shipped model's test error, with the range over trajectory seeds
+    if ``spread``; bold where it meets the paper's."""
     test = card["test"]
     text = f"{test['test_error']:.2f}%"
     if meets(test["test_error"], table, row):
@@ -118,23 +98,14 @@ def readme_paper_table(cards: dict) -> str:
     ]
     for table, task in TASKS.items():
         for index, row in enumerate(ram_rows(table)):
-            card = cards.get((table, row))
-            name = f"`{card['name']}`" if card else ""
+            card = cards[table, row]
             title = f"{table}, {task.title.split(',')[0]}" if index == 0 else ""
             lines.append(
                 f"| {title} | {row_title(row)} | {paper_figure(table, row)} | "
-                f"{ours(card, table, row, spread=True)} | {name} | "
-                f"`{training_command(card, table, row).removeprefix('python examples/')}` |"
+                f"{ours(card, table, row, spread=True)} | `{card['name']}` | "
+                f"`{card['training']['command'].removeprefix('python examples/')}` |"
             )
     return "\n".join(lines)
-
-
-def training_command(card: dict | None, table: str, row: str) -> str:
-    """The command that trained a row's shipped model (its card's), else the one that trains
-    the row with the paper's recipe."""
-    if card is not None:
-        return card["training"]["command"]
-    return f"python examples/reproduce_paper.py --table {table} --rows {row} --threads 1"
 
 
 def time_to_paper(training: dict) -> str:
@@ -160,30 +131,29 @@ def results_paper_tables(cards: dict) -> str:
             "| --- | ---: | ---: | --- | ---: | ---: | --- | --- | --- |",
         ]
         for row in ram_rows(table):
-            card = cards.get((table, row))
-            cells = ["", "", "", "", "", ""]
-            if card is not None:
-                test, run = card["test"], card["training"]
-                by_seed = test["test_error_by_trajectory_seed"].values()
-                cells = [
-                    " / ".join(f"{error:.2f}" for error in by_seed)
-                    + f"% ({test['test_error_mean']:.2f} ± {test['test_error_std']:.2f})",
-                    f"{test['mean_location_test_error']:.2f}%",
-                    f"{run['best_val_error']:.2f}% ({run['best_epoch']})",
-                    f"{run['epochs']}, {run['wall_time_hours']:.2f} h",
-                    time_to_paper(run),
-                    f"`{card['name']}`",
-                ]
+            card = cards[table, row]
+            test, run = card["test"], card["training"]
+            by_seed = test["test_error_by_trajectory_seed"].values()
+            cells = [
+                " / ".join(f"{error:.2f}" for error in by_seed)
+                + f"% ({test['test_error_mean']:.2f} ± {test['test_error_std']:.2f})",
+                f"{test['mean_location_test_error']:.2f}%",
+                f"{run['best_val_error']:.2f}% ({run['best_epoch']})",
+                f"{run['epochs']}, {run['wall_time_hours']:.2f} h",
+                time_to_paper(run),
+                f"`{card['name']}`",
+            ]
             parts.append(
                 f"| {row_title(row)} | {paper_figure(table, row)} | "
                 f"{ours(card, table, row, spread=False)} | " + " | ".join(cells) + " |"
             )
         parts.append("")
         others = [
-            card
+            cards[table, row]
             for row in ram_rows(table)
-            if (card := cards.get((table, row)))
-            and not card["training"]["command"].startswith("python examples/reproduce_paper.py")
+            if not cards[table, row]["training"]["command"].startswith(
+                "python examples/reproduce_paper.py"
+            )
         ]
         for card in others:
             parts.append(f"`{card['name']}` was trained by `{card['training']['command']}`.")
@@ -208,9 +178,8 @@ def catch_table() -> str:
                 f"{run['wall_time_hours']:.2f} h | `{run['command']}` |"
             )
     if len(lines) == 2:
-        lines.append(
-            f"| 0.1.0, model not shipped | | {CATCH_REPORTED_BY_0_1_0}% | | "
-            "`python examples/train_catch.py --threads 1` |"
+        raise UnusableFile(
+            "no shipped Catch model: add one with python -m agents.experiments.publish"
         )
     return "\n".join(lines)
 
