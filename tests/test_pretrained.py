@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 import agents.pretrained  # noqa: E402
 from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
-from agents.common.errors import UnusableFile  # noqa: E402
+from agents.common.errors import InvalidSetting, UnusableFile  # noqa: E402
 from agents.experiments import publish, tables  # noqa: E402
 from agents.ram import evaluate as evaluate_checkpoint  # noqa: E402
 from agents.ram import pretrained, train_catch  # noqa: E402
@@ -139,8 +139,6 @@ def test_evaluate_refuses_an_unknown_name_or_two_models_in_one_line(
 def test_publish_refuses_an_unfinished_run_a_taken_name_and_an_unknown_paper_row(
     tiny_catch, published, tmp_path
 ):
-    from agents.common.errors import InvalidSetting, UnusableFile
-
     run = tmp_path / "r"
     shutil.copytree(published.parent / "r", run)
     with pytest.raises(InvalidSetting, match=r"tiny-catch\.json exists; pass --replace"):
