@@ -70,12 +70,14 @@ def evaluate(*argv: str):
     return evaluate_checkpoint.main(config)
 
 
-def test_a_published_run_loads_with_its_card_and_measures_what_the_card_says(tiny_catch):
-    run = Path(tiny_catch["training"]["config"]["runs_dir"]) / "r"
-    results = json.loads((run / "results.json").read_text())
+def test_a_published_run_loads_with_its_card_and_measures_what_the_card_says(tiny_catch, published):
+    results = json.loads((published.parent / "r" / "results.json").read_text())
     assert tiny_catch["test"]["catch_rate"] == round(results["test_catch_rate_greedy"], 2)
     assert tiny_catch["training"]["epochs"] == tiny_catch["training"]["best_epoch"] == 1
     assert tiny_catch["num_glimpses"] == 24 and tiny_catch["core"] == "lstm"
+    # The card says how the model was trained, not where its run folder was.
+    assert not set(publish.WHERE_THE_RUN_LIVED) & set(tiny_catch["training"]["config"])
+    assert tiny_catch["training"]["config"]["games_per_epoch"] == 64
     assert pretrained.names() == ["tiny-catch"]
     model, card = pretrained.load("tiny-catch")
     assert card == tiny_catch and not model.training

@@ -40,6 +40,8 @@ from ram_env.atomic import write_bytes_atomically, write_text_atomically
 
 TRAJECTORY_SEEDS = (0, 1, 2, 3)
 """The trajectory seeds over which a card gives the spread of the test error."""
+WHERE_THE_RUN_LIVED = ("run_name", "runs_dir", "resume")
+"""Training settings a card leaves out: they name the trainer's folders, not how it trained."""
 
 
 @dataclass
@@ -137,7 +139,7 @@ def main(config: Config) -> dict:
             "command": config.command,
             "package_version": config.package_version,
             "commit": config.commit or None,
-            "config": training,
+            "config": {k: v for k, v in training.items() if k not in WHERE_THE_RUN_LIVED},
             "epochs": checkpoint["epoch"],
             "reported_model": REPORTED_MODEL[training.get("train_split", "train")],
             "best_epoch": best["epoch"],
