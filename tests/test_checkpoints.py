@@ -2,20 +2,23 @@
 
 import csv
 import zipfile
+from dataclasses import dataclass
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from agents.common import checkpoints  # noqa: E402
 from agents.common.checkpoints import (  # noqa: E402
     Progress,
     check_same_settings,
     finish_epoch,
     load_checkpoint,
     saved_kind,
+    start_or_resume,
 )
 from agents.common.errors import RunExists, RunMissing, SettingsChanged, UnusableFile  # noqa: E402
-from agents.common.run_folder import check_run_folder  # noqa: E402
+from agents.common.run_folder import RunFolder, check_run_folder  # noqa: E402
 
 
 def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(tmp_path):
@@ -47,6 +50,32 @@ def test_an_epoch_updates_best_only_when_val_improves_and_always_the_checkpoint(
         "checkpoint.pt",
         "metrics.csv",
     ]  # no temporary files left
+
+
+@dataclass
+class TinySettings(RunFolder):
+    epochs: int = 3
+
+
+def test_a_run_moved_between_machines_names_each_cpu_once_in_order(tmp_path, monkeypatch):
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+    def train_one_epoch_on(cpu: str, resume: bool) -> dict:
+        monkeypatch.setattr(checkpoints, "cpu_name", lambda: cpu)
+        settings = TinySettings(runs_dir=str(tmp_path), resume=resume)
+        run = start_or_resume(tmp_path, settings, model, optimizer, schedule, model_state)
+        [epoch, *_] = run.epochs_left()
+        run.finish_epoch({"epoch": epoch, "val_error": 1.0}, val_error=1.0)
+        return load_checkpoint(tmp_path / "checkpoint.pt")
+
+    def model_state(**extra):
+        return {"model": model.state_dict(), **extra}
+
+    assert train_one_epoch_on("CPU A", resume=False)["cpus"] == ["CPU A"]
+    assert train_one_epoch_on("CPU B", resume=True)["cpus"] == ["CPU A", "CPU B"]
+    assert train_one_epoch_on("CPU B", resume=True)["cpus"] == ["CPU A", "CPU B"]
 
 
 def test_a_damaged_checkpoint_is_named_in_the_error(tmp_path):

@@ -19,6 +19,7 @@ torch = pytest.importorskip("torch")
 import agents.pretrained  # noqa: E402
 from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
+from agents.common.devices import cpu_name  # noqa: E402
 from agents.common.errors import InvalidSetting, UnusableFile  # noqa: E402
 from agents.experiments import publish, tables  # noqa: E402
 from agents.ram import evaluate as evaluate_checkpoint  # noqa: E402
@@ -78,6 +79,7 @@ def test_a_published_run_loads_with_its_card_and_measures_what_the_card_says(tin
     # The card says how the model was trained, not where its run folder was.
     assert not set(publish.WHERE_THE_RUN_LIVED) & set(tiny_catch["training"]["config"])
     assert tiny_catch["training"]["config"]["games_per_epoch"] == 64
+    assert tiny_catch["training"]["cpus"] == [cpu_name()]  # what its wall time was spent on
     assert pretrained.names() == ["tiny-catch"]
     model, card = pretrained.load("tiny-catch")
     assert card == tiny_catch and not model.training

@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
+from agents.common.devices import cpu_name  # noqa: E402
 from agents.ram import train_catch  # noqa: E402
 from agents.ram.checkpoints import load_model  # noqa: E402
 from agents.ram.evaluation import catch_rate  # noqa: E402
@@ -34,6 +35,7 @@ def test_a_run_reports_the_test_catch_rate_of_its_best_model_and_is_deterministi
     run = tmp_path / "r"
     assert 0 <= results["test_catch_rate_greedy"] <= 100
     assert results["training_games"] == 64
+    assert results["cpus"] == [cpu_name()]  # beside the wall time: the CPU that trained it
     model, env_id, _ = load_model(run / "best.pt")
     assert env_id == "GlimpseCatch-v0" and model.config.core == "lstm"  # the paper's core
     again = catch_rate(model, env_id, "test", 1000)

@@ -129,6 +129,7 @@ def main(config: Config) -> dict:
             "best_val_error": run.best_val,
             "test_error": error_rate(best_model, test, config.eval_batch_size),
             "wall_seconds": run.seconds(),
+            "cpus": run.cpus,
         }
     )
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))

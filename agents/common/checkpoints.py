@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from agents.common.devices import cpu_name
 from agents.common.errors import Interrupted, SettingsChanged, UnusableFile
 from agents.common.run_folder import RunFolder, check_run_folder
 from ram_env.atomic import atomic_write, write_text_atomically
@@ -86,12 +87,14 @@ def check_same_settings(
 @dataclass
 class Progress:
     """Where a run stands: the next epoch, the best validation error so far (see
-    :func:`finish_epoch`), the per-epoch history and the seconds already spent."""
+    :func:`finish_epoch`), the per-epoch history, the seconds already spent and the CPUs that
+    spent them (a resumed run may move to another machine; its wall time is theirs)."""
 
     first_epoch: int = 1
     best_val: float = math.inf
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    cpus: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +123,11 @@ class Run:
     @property
     def history(self) -> list[dict]:
         return self.progress.history
+
+    @property
+    def cpus(self) -> list[str]:
+        """The CPUs the run has trained on, in order (one for a run that never moved)."""
+        return self.progress.cpus
 
     def epochs_left(self) -> range:
         """The epochs still to train."""
@@ -167,8 +175,11 @@ def finish_epoch(
 
     ``state(**extra)`` is the model's saveable state with ``extra`` entries (the trainer's
     ``model_state`` or ``baseline_state``); ``training`` holds what only the checkpoint needs
-    (optimizer, schedule, settings); ``seconds`` is the run's time so far."""
+    (optimizer, schedule, settings); ``seconds`` is the run's time so far. The CPU that trained
+    the epoch joins ``progress.cpus`` unless it trained the one before."""
     progress.history.append(row)
+    if progress.cpus[-1:] != [cpu_name()]:  # the first epoch, or the first after a move
+        progress.cpus.append(cpu_name())
     epoch = row["epoch"]
     if val_error < progress.best_val:
         progress.best_val = val_error
@@ -180,6 +191,7 @@ def finish_epoch(
         best_val=progress.best_val,
         seconds=seconds,
         history=progress.history,
+        cpus=progress.cpus,
     )
     save_atomically(checkpoint, run_dir / "checkpoint.pt")
     write_csv(run_dir / "metrics.csv", progress.history)
@@ -238,6 +250,7 @@ def start_or_resume(
             checkpoint["best_val"],
             checkpoint["history"],
             checkpoint["seconds"],
+            checkpoint.get("cpus", []),  # runs saved before the CPUs were recorded: none
         )
         if progress.first_epoch <= config.epochs:
             print(f"resuming {run_dir} from epoch {progress.first_epoch} of {config.epochs}")

@@ -147,6 +147,7 @@ def main(config: Config) -> dict:
                 best_row["val_catch_rate"] if is_catch else best_row["val_error"], 2
             ),
             "wall_time_hours": round(checkpoint["seconds"] / 3600, 2),
+            "cpus": checkpoint.get("cpus") or None,  # None: trained before runs recorded them
             **time_to_paper(history, paper_row(config.paper_row)),
         },
         "test": {"split": "test", "cpu_kernels": kernels, **test},

@@ -209,6 +209,7 @@ def main(config: Config) -> dict:
             "best_val_catch_rate": 100 - run.best_val,
             "test_catch_rate_greedy": catch_rate(model, config.env_id, "test", config.eval_envs),
             "wall_seconds": run.seconds(),
+            "cpus": run.cpus,
         }
     )
     write_text_atomically(run_dir / "results.json", json.dumps(results, indent=2))

@@ -271,6 +271,7 @@ def main(config: Config) -> dict:
             "test_error_single_trajectory": test["single"],
             "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
             "wall_seconds": run.seconds(),
+            "cpus": run.cpus,
         }
     )
     if "mc" in test:

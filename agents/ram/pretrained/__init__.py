@@ -11,7 +11,8 @@ Each model is two files in ``agents/ram/pretrained/models/``:
 - ``NAME.pt``: the weights alone, a ``torch.save`` of tensors read back with
   ``weights_only=True`` (nothing in it can run code when loaded);
 - ``NAME.json``: its card: the env id and env settings it was trained for, the model's settings,
-  the command and package version that trained it, its epochs, best epoch and wall time, what
+  the command and package version that trained it, its epochs, best epoch, wall time and the
+  CPUs that spent it (None where the run predates recording them), what
   it measured on the fixed test split, and the SHA-256 of ``NAME.pt``, so that a damaged or
   altered file is refused by name.
 
