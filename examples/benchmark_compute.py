@@ -25,6 +25,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from agents.baselines.models import make_model
+from agents.common.machine import cpu_name
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from ram_env.sensor import GlimpseSensor
 
@@ -144,7 +145,8 @@ def main() -> None:
         parser.error("--batch and --repeats must be at least 1")
     torch.set_num_threads(1)
     rows = measure(args.batch, args.repeats)
-    print(f"CPU kernels: {torch.backends.cpu.get_cpu_capability()}, 1 thread, batch {args.batch}")
+    kernels = torch.backends.cpu.get_cpu_capability()
+    print(f"CPU: {cpu_name()} ({kernels} kernels), 1 thread, batch {args.batch}")
     print(table(rows))
     if args.plot:
         plot(rows, args.plot)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 
 import gymnasium as gym
 from gymnasium.utils.performance import benchmark_step, benchmark_vector_step
 
 import ram_env  # noqa: F401  (registers the ids)
+from agents.common.machine import cpu_name
 from ram_env.env import GlimpseEnv
 
 ENV_IDS = ("GlimpseMNIST-Cluttered60-v0", "GlimpseMNIST-Cluttered100-v0")
@@ -74,6 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = [row for env_id in ENV_IDS for row in measure(env_id, args.seconds)]
+    print(f"CPU: {cpu_name()}")
     print(f"{'env':30} {'how':28} {'N':>5} {'env-steps/s':>13} {'vs sync':>8}")
     for row in rows:
         sync = next(r for r in rows if r["env"] == row["env"] and r["how"].startswith("Sync"))
@@ -83,7 +84,7 @@ def main() -> None:
             f"{row['steps_per_s']:13,.0f} {row['vs_sync']:7.1f}x"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    report = {"machine": platform.processor() or platform.machine(), "rows": rows}
+    report = {"machine": cpu_name(), "rows": rows}
     args.json.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.json}")
 

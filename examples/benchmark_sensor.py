@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from agents.common.machine import cpu_name
 from ram_env.sensor import GlimpseSensor
 
 
@@ -41,7 +42,7 @@ def main() -> None:
     sensor = GlimpseSensor(args.patch, args.patches)
     rates = glimpses_per_second(sensor, images, locations, args.seconds, rounds=5)
     print(
-        f"{args.size}x{args.size} images, g={args.patch}, k={args.patches}, "
+        f"{cpu_name()}: {args.size}x{args.size} images, g={args.patch}, k={args.patches}, "
         f"batch {args.batch}: {np.median(rates):,.0f} glimpses/s "
         f"(median of {len(rates)} rounds; min {min(rates):,.0f}, max {max(rates):,.0f})"
     )

@@ -25,6 +25,7 @@ import torch
 
 import ram_env  # noqa: F401  (registers the ids)
 from agents.common.devices import DEVICES, PRECISIONS, autocast, compile_step, resolve_device
+from agents.common.machine import cpu_name
 from agents.common.torch_observations import make_torch_envs
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.reinforce import play, update
@@ -163,7 +164,7 @@ def main() -> None:
     except ValueError as error:
         parser.error(str(error))
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    print(f"torch {torch.__version__}, {cpu_name()}, {torch.get_num_threads()} CPU threads")
     print(
         "| task | device | precision | compiled | batch | s per epoch | ms per batch "
         "| x eager fp32 | floor ms | x floor | env share | first batch s |"

@@ -19,8 +19,8 @@ torch = pytest.importorskip("torch")
 import agents.pretrained  # noqa: E402
 from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
-from agents.common.devices import cpu_name  # noqa: E402
 from agents.common.errors import InvalidSetting, UnusableFile  # noqa: E402
+from agents.common.machine import cpu_name  # noqa: E402
 from agents.experiments import publish, tables  # noqa: E402
 from agents.ram import evaluate as evaluate_checkpoint  # noqa: E402
 from agents.ram import pretrained, train_catch  # noqa: E402

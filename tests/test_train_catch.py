@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from agents import commands  # noqa: E402
 from agents.common.cli import parse_config  # noqa: E402
-from agents.common.devices import cpu_name  # noqa: E402
+from agents.common.machine import cpu_name  # noqa: E402
 from agents.ram import train_catch  # noqa: E402
 from agents.ram.checkpoints import load_model  # noqa: E402
 from agents.ram.evaluation import catch_rate  # noqa: E402

@@ -1,2 +1,3 @@
 """Run plumbing shared by every trainer: run folders and checkpoints, command-line flags and usage
-errors, devices, jobs, schedules, pictures, torch tensors out of the vector env."""
+errors, devices and the machine's CPU, jobs, schedules, pictures, torch tensors out of the vector
+env."""

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from agents.common.devices import cpu_name
 from agents.common.errors import Interrupted, SettingsChanged, UnusableFile
+from agents.common.machine import cpu_name
 from agents.common.run_folder import RunFolder, check_run_folder
 from ram_env.atomic import atomic_write, write_text_atomically
 

@@ -10,10 +10,7 @@ the sampling stay in full precision.
 from __future__ import annotations
 
 import contextlib
-import functools
-import platform
 import typing
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -24,19 +21,6 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16"]
 DEVICES: tuple[str, ...] = typing.get_args(Device)
 PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
-
-
-@functools.cache
-def cpu_name() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo's "model name"), else what ``platform`` knows
-    (e.g. "arm"): runs and cards name it beside their wall times."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                return value.strip()
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def set_up(threads: int, device: str) -> torch.device:
