@@ -23,7 +23,7 @@ from agents.common.errors import InvalidSetting  # noqa: E402
 from agents.experiments import paper_tables  # noqa: E402
 from agents.ram import train_reinforce  # noqa: E402
 from agents.ram.checkpoints import load_model  # noqa: E402
-from agents.ram.evaluation import error_rates  # noqa: E402
+from agents.ram.evaluation import error_rates, trajectory_errors  # noqa: E402
 
 SCRIPT = ROOT / "examples" / "train_reinforce.py"
 
@@ -297,6 +297,24 @@ def test_init_from_starts_from_the_shipped_models_weights(tmp_path):
 
 
 @requires_mnist
+def test_the_val_error_that_picks_the_model_can_average_several_trajectories(tmp_path):
+    args = [*TINY, "--epochs", "1", "--runs-dir", str(tmp_path), "--run-name", "two"]
+    results = train_reinforce.main(
+        parse_config(train_reinforce.Config, [*args, "--val-trajectories", "2"])
+    )
+    model, _, _ = load_model(tmp_path / "two" / "checkpoint.pt")
+    first, second = trajectory_errors(
+        model, "GlimpseMNIST-v0", "val", train_reinforce.val_seeds(1, 2), num_envs=1000
+    )
+    # The first trajectory is the single pass of a one-trajectory run (seed = the epoch).
+    assert first == error_rates(model, "GlimpseMNIST-v0", "val", num_envs=1000, seed=1)["single"]
+    logged = float((tmp_path / "two" / "metrics.csv").read_text().splitlines()[1].split(",")[3])
+    assert logged == pytest.approx((first + second) / 2)
+    assert results["best_val_error"] == pytest.approx((first + second) / 2, abs=0.01)
+    assert results["val_trajectories"] == 2
+
+
+@requires_mnist
 def test_a_run_on_trainval_reports_its_final_model(tmp_path):
     args = [*TINY, "--epochs", "2", "--runs-dir", str(tmp_path), "--run-name", "all"]
     results = train_reinforce.main(
@@ -382,6 +400,7 @@ NO_CUDA = [] if torch.cuda.is_available() else [(["--device", "cuda"], "--device
         (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
         (["--first-glimpse", "learned", "--random-locations"], "needs a location policy"),
         (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--val-trajectories", "0"], "--val-trajectories must be >= 1, got 0"),
         (["--episodes-per-epoch", "0"], "--episodes-per-epoch must be >= 1, got 0"),
         (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
         (["--epochs", "-1"], "--epochs must be >= 1, got -1"),

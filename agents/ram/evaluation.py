@@ -4,6 +4,7 @@ says: error rates on the image tasks, the catch rate on Catch."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,24 @@ def class_probabilities(
         indices = np.asarray(episodes.indices)[first_visit]
         probabilities[indices] = torch.softmax(episodes.logits, -1).cpu().numpy()[first_visit]
     return probabilities
+
+
+def trajectory_errors(
+    model: RecurrentAttentionModel,
+    env_id: str,
+    split: str,
+    seeds: Sequence[int],
+    *,
+    num_envs: int = 500,
+    **env_kwargs,
+) -> list[float]:
+    """Percent errors on ``split`` with one sampled trajectory per image, one pass per seed
+    (each the ``single`` error of :func:`error_rates` with that seed): how much a
+    single-trajectory figure moves between samplings, and the val error that picks a run's
+    best model."""
+    envs = make_torch_envs(env_id, num_envs, split, model.device, **env_kwargs)
+    labels = envs.unwrapped.labels
+    return [_error(class_probabilities(model, envs, seed=seed), labels) for seed in seeds]
 
 
 def error_rates(

@@ -44,7 +44,7 @@ from agents.ram.checkpoints import (
     model_state,
     reported_model_file,
 )
-from agents.ram.evaluation import error_rates
+from agents.ram.evaluation import error_rates, trajectory_errors
 from agents.ram.model import RAMConfig, RecurrentAttentionModel
 from agents.ram.pictures import glimpse_gif
 from agents.ram.reinforce import location_generator, play, update
@@ -136,6 +136,11 @@ class Config(RunFolder):
     """Seeds the model, the environments and the sampling."""
     eval_envs: int = 500
     """Environments stepped together when evaluating."""
+    val_trajectories: int = 1
+    """Sampled trajectories per validation image each epoch; the mean of their errors is the
+    val error that picks the best model. 1: one, as in the paper's protocol. More give a less
+    noisy choice: the lowest of many one-trajectory passes sits below the chosen model's
+    error (docs/RESULTS.md, "Choosing the model"). The test error is one trajectory either way."""
     mc_samples: int = 0
     """If > 1, also report the test error of class probabilities averaged over this many
     trajectories (labelled: not comparable with the paper)."""
@@ -226,9 +231,15 @@ def main(config: Config) -> dict:
                     accuracy=f"{totals['reward'] / (batch + 1):.3f}",
                 )
             envs.close()
-            val = error_rates(
-                model, config.env_id, "val", num_envs=config.eval_envs, seed=epoch, **env_kwargs
-            )["single"]
+            val_errors = trajectory_errors(
+                model,
+                config.env_id,
+                "val",
+                val_seeds(epoch, config.val_trajectories),
+                num_envs=config.eval_envs,
+                **env_kwargs,
+            )
+            val = sum(val_errors) / len(val_errors)
             row = {
                 "epoch": epoch,
                 "train_loss": totals["loss"] / batches_per_epoch,
@@ -241,7 +252,12 @@ def main(config: Config) -> dict:
             # TensorBoard after the checkpoint, like the CSV log.
             for key in ("train_loss", "train_accuracy", "val_error", "learning_rate"):
                 writer.add_scalar(key, row[key], epoch)
-            print(f"epoch {epoch}: val error {val:.2f}% (one trajectory), {row['seconds']:.0f} s")
+            trajectories = (
+                f"mean of {len(val_errors)} trajectories"
+                if len(val_errors) > 1
+                else "one trajectory"
+            )
+            print(f"epoch {epoch}: val error {val:.2f}% ({trajectories}), {row['seconds']:.0f} s")
     writer.close()
 
     model, _, _ = load_model(run_dir / reported_model_file(config.train_split))
@@ -268,6 +284,7 @@ def main(config: Config) -> dict:
             "precision": config.precision,
             "reported_model": REPORTED_MODEL[config.train_split],
             "best_val_error": run.best_val,
+            "val_trajectories": config.val_trajectories,
             "test_error_single_trajectory": test["single"],
             "test_error_mean_location_policy (not the paper's protocol)": test["greedy"],
             "wall_seconds": run.seconds(),
@@ -341,6 +358,13 @@ def location_stds(config: Config, task_kind: str) -> tuple[float, float]:
     return start, final
 
 
+def val_seeds(epoch: int, trajectories: int) -> list[int]:
+    """The trajectory seeds of an epoch's validation passes: ``epoch`` first (so one trajectory
+    is the pass runs have always had), then one more per trajectory, none shared between epochs
+    of a run shorter than a million epochs."""
+    return [epoch + 1_000_000 * sample for sample in range(trajectories)]
+
+
 def first_glimpse(config: Config) -> str:
     """Where the run's first glimpse is taken: config.first_glimpse, with "auto" resolved."""
     if config.first_glimpse != "auto":
@@ -359,6 +383,7 @@ def check_config(config: Config) -> None:
             "episodes_per_epoch": 1,
             "batch_size": 1,
             "eval_envs": 1,
+            "val_trajectories": 1,
             "hidden_size": 1,
             "threads": 0,
             "mc_samples": 0,
