@@ -193,6 +193,26 @@ def test_every_shipped_model_measures_the_figure_its_card_and_the_docs_give():
     assert tables.main(tables.Config(check=True)) == []  # README and RESULTS print the cards
 
 
+@pytest.mark.skipif(MNIST_DIR is None, reason="the image models need MNIST (see conftest)")
+@pytest.mark.skipif("1a-ram2" not in SHIPPED, reason="1a-ram2 is not shipped")
+def test_evaluate_pretrained_with_a_seed_measures_that_seed_of_the_cards_spread():
+    card = pretrained.card("1a-ram2")
+    by_seed = card["test"]["test_error_by_trajectory_seed"]
+    assert by_seed["1"] != by_seed["0"]  # else the check below could not tell the seeds apart
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "examples/evaluate.py", "--pretrained", "1a-ram2", "--seed", "1"]
+    ran = subprocess.run(
+        [*command, "--json", "--threads", "1", "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    tolerance = 0 if kernels(env) == "AVX2" else TOLERANCE
+    assert json.loads(ran.stdout)["test_error"] == pytest.approx(by_seed["1"], abs=tolerance)
+
+
 def test_the_shipped_set_covers_the_paper_rows_of_its_cards_and_stays_small():
     for name in SHIPPED:
         card = pretrained.card(name)

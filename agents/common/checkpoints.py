@@ -134,7 +134,7 @@ class Run:
         return range(self.progress.first_epoch, self.epochs + 1)
 
     def seconds(self) -> float:
-        """The run's training time so far, earlier sessions' included."""
+        """The run's training time so far, summed over every start (a resumed run adds to it)."""
         return time.time() - self.started
 
     def finish_epoch(self, row: dict, val_error: float) -> None:

@@ -32,12 +32,17 @@ def test_error(
 
 
 def headline(
-    model: RecurrentAttentionModel, env_id: str, env_kwargs: dict, split: str = "test"
+    model: RecurrentAttentionModel,
+    env_id: str,
+    env_kwargs: dict,
+    split: str = "test",
+    *,
+    seed: int = 0,
 ) -> dict[str, float]:
     """The figure a card leads with, on ``split``: ``{"test_error": %}`` (one trajectory,
-    trajectory seed 0) on the image tasks, ``{"catch_rate": %}`` (greedy play, nothing
-    sampled) on Catch; on ``val``, ``val_error`` for ``test_error``."""
+    trajectory seed ``seed``; the card's is 0) on the image tasks, ``{"catch_rate": %}`` (greedy
+    play, nothing sampled) on Catch; on ``val``, ``val_error`` for ``test_error``."""
     if env_id in ram_env.CATCH_ENV_IDS:
         rate = catch_rate(model, env_id, split, num_envs=1000, **env_kwargs)
         return {"catch_rate": round(rate, 2)}
-    return {f"{split}_error": test_error(model, env_id, env_kwargs, split=split)}
+    return {f"{split}_error": test_error(model, env_id, env_kwargs, split=split, seed=seed)}
