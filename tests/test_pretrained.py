@@ -225,6 +225,13 @@ def test_the_shipped_set_covers_the_paper_rows_of_its_cards_and_stays_small():
     assert total < 30 * 2**20
 
 
+def test_the_tables_say_when_a_best_val_error_averages_several_trajectories():
+    training = {"best_val_error": 1.37, "best_epoch": 447, "config": {"val_trajectories": 4}}
+    assert tables.best_val(training) == "1.37% (447, mean of 4 trajectories)"
+    training["config"] = {}  # a card from before --val-trajectories: one trajectory
+    assert tables.best_val(training) == "1.37% (447)"
+
+
 def test_the_tables_refuse_a_paper_row_without_a_shipped_model(monkeypatch):
     names = [name for name in pretrained.names() if name != "2b-ram4"]
     monkeypatch.setattr(tables.pretrained, "names", lambda: names)

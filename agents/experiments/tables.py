@@ -117,6 +117,14 @@ def time_to_paper(training: dict) -> str:
     return f"{training['epoch_val_error_reached_paper']}, {training['hours_to_paper']:.2f} h"
 
 
+def best_val(training: dict) -> str:
+    """A run's best validation error and its epoch, from its card; where each epoch's error was
+    averaged over several sampled trajectories (``--val-trajectories``), how many."""
+    trajectories = training["config"].get("val_trajectories", 1)
+    averaged = f", mean of {trajectories} trajectories" if trajectories > 1 else ""
+    return f"{training['best_val_error']:.2f}% ({training['best_epoch']}{averaged})"
+
+
 def results_paper_tables(cards: dict) -> str:
     """The four tables' RAM rows, each with its spread over trajectory seeds and its run."""
     parts = []
@@ -138,7 +146,7 @@ def results_paper_tables(cards: dict) -> str:
                 " / ".join(f"{error:.2f}" for error in by_seed)
                 + f"% ({test['test_error_mean']:.2f} ± {test['test_error_std']:.2f})",
                 f"{test['mean_location_test_error']:.2f}%",
-                f"{run['best_val_error']:.2f}% ({run['best_epoch']})",
+                best_val(run),
                 f"{run['epochs']}, {run['wall_time_hours']:.2f} h",
                 time_to_paper(run),
                 f"`{card['name']}`",
