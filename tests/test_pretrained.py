@@ -164,15 +164,12 @@ def kernels(env: dict[str, str]) -> str:
     ).stdout.strip()
 
 
-@pytest.mark.skipif(not SHIPPED, reason="no shipped models")
-def test_every_shipped_model_measures_the_figure_its_card_and_the_docs_give():
-    """The whole set, on one core, with the kernels the cards were measured with (AVX2)."""
-    needs_mnist = [n for n in SHIPPED if "test_error" in pretrained.card(n)["test"]]
-    if needs_mnist and MNIST_DIR is None:
-        pytest.skip("the image models need MNIST (see conftest)")
+def measure_shipped(*argv: str) -> tuple[dict | list, float]:
+    """``examples/evaluate.py --pretrained ... --json`` in a subprocess on one core, with the
+    kernels the cards were measured with (AVX2): its report, and how far a figure may be from
+    its card's (0 where the AVX2 kernels ran)."""
     env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1"}
-    exact = kernels(env) == "AVX2"
-    command = [sys.executable, "examples/evaluate.py", "--pretrained", "all"]
+    command = [sys.executable, "examples/evaluate.py", "--pretrained", *argv]
     ran = subprocess.run(
         [*command, "--json", "--threads", "1", "--device", "cpu"],
         capture_output=True,
@@ -181,14 +178,22 @@ def test_every_shipped_model_measures_the_figure_its_card_and_the_docs_give():
         env=env,
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
-    measured = {report["name"]: report for report in json.loads(ran.stdout)}
+    return json.loads(ran.stdout), 0 if kernels(env) == "AVX2" else TOLERANCE
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped models")
+def test_every_shipped_model_measures_the_figure_its_card_and_the_docs_give():
+    """The whole set, on one core, with the kernels the cards were measured with (AVX2)."""
+    needs_mnist = [n for n in SHIPPED if "test_error" in pretrained.card(n)["test"]]
+    if needs_mnist and MNIST_DIR is None:
+        pytest.skip("the image models need MNIST (see conftest)")
+    reports, tolerance = measure_shipped("all")
+    measured = {report["name"]: report for report in reports}
     assert sorted(measured) == SHIPPED
     for name, report in measured.items():
         card = pretrained.card(name)
         figure = "catch_rate" if "catch_rate" in card["test"] else "test_error"
-        assert report[figure] == pytest.approx(
-            card["test"][figure], abs=0 if exact else TOLERANCE
-        ), name
+        assert report[figure] == pytest.approx(card["test"][figure], abs=tolerance), name
         assert (report["env_id"], report["core"]) == (card["env_id"], card["core"])
     assert tables.main(tables.Config(check=True)) == []  # README and RESULTS print the cards
 
@@ -199,18 +204,8 @@ def test_evaluate_pretrained_with_a_seed_measures_that_seed_of_the_cards_spread(
     card = pretrained.card("1a-ram2")
     by_seed = card["test"]["test_error_by_trajectory_seed"]
     assert by_seed["1"] != by_seed["0"]  # else the check below could not tell the seeds apart
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "examples/evaluate.py", "--pretrained", "1a-ram2", "--seed", "1"]
-    ran = subprocess.run(
-        [*command, "--json", "--threads", "1", "--device", "cpu"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    assert ran.returncode == 0, ran.stderr[-2000:]
-    tolerance = 0 if kernels(env) == "AVX2" else TOLERANCE
-    assert json.loads(ran.stdout)["test_error"] == pytest.approx(by_seed["1"], abs=tolerance)
+    report, tolerance = measure_shipped("1a-ram2", "--seed", "1")
+    assert report["test_error"] == pytest.approx(by_seed["1"], abs=tolerance)
 
 
 def test_the_shipped_set_covers_the_paper_rows_of_its_cards_and_stays_small():
